@@ -1,0 +1,52 @@
+# onestop: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PACK ?= kz
+export ONESTOP_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test install lint check-browser clean
+
+$(BIN)/onestop: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "onestop needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/onestop
+
+var/secret_key:
+	@mkdir -p var
+	@$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	@chmod 600 $@
+
+run: install var/secret_key
+	$(BIN)/onestop migrate --no-input
+	$(BIN)/onestop load-pack $(PACK)
+	$(BIN)/onestop collectstatic --no-input --verbosity 0
+	$(BIN)/onestop demo-accounts --country $(PACK)
+	$(BIN)/onestop serve --host $(HOST) --port $(PORT)
+
+# axe-core (accessibility checks in the browser tests) comes from npm; without npm the
+# browser tests say so and skip, except in CI where they must run.
+node_modules/axe-core/axe.min.js: package.json
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the accessibility checks will be skipped"; fi
+
+# The whole suite: unit, database, API (schemathesis) and browser tests, then the checks.
+test: install node_modules/axe-core/axe.min.js
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) node_modules

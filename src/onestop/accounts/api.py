@@ -1,0 +1,108 @@
+"""API: bearer tokens and the signed-in user."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.security import HttpBearer
+
+from onestop.accounts import services
+from onestop.accounts.models import User
+from onestop.accounts.roles import STAFF_ROLES
+from onestop.core.api_errors import ErrorOut
+
+router = Router(tags=["auth"])
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>` with a token from POST /api/v1/auth/token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = services.authenticate_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class StaffBearerToken(BearerToken):
+    """A bearer token of a staff member; citizens' tokens are refused."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = super().authenticate(request, token)
+        if user is None:
+            return None
+        if user.role not in STAFF_ROLES:
+            from ninja.errors import HttpError
+
+            raise HttpError(403, "this endpoint is for staff; a citizen's token cannot use it")
+        return user
+
+
+bearer = BearerToken()
+staff_bearer = StaffBearerToken()
+
+
+class TokenIn(Schema):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+    name: str = Field(default="api", min_length=1, max_length=100)
+
+
+class TokenOut(Schema):
+    token: str
+    token_type: str = "Bearer"
+    expires_at: dt.datetime
+
+
+class MeOut(Schema):
+    username: str
+    role: str
+    agency: str | None
+    centre: str | None
+    country: str | None
+
+
+@router.post(
+    "/token",
+    response={201: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Issue a bearer token",
+)
+def issue_token(request: HttpRequest, payload: TokenIn) -> tuple[int, object]:
+    """Exchange a username and password for a bearer token. Repeated failures for one
+    username from one address are locked out for a while (429)."""
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if getattr(request, "axes_locked_out", False):
+        # AxesMiddleware turns this into the 429 lockout answer.
+        return 429, {"detail": "too many failed sign-in attempts"}
+    if user is None or not user.is_active:
+        return 401, {"detail": "wrong username or password"}
+    token, key = services.issue_token(user=user, name=payload.name)  # type: ignore[arg-type]
+    return 201, {"token": key, "expires_at": token.expires_at}
+
+
+@router.delete(
+    "/token", auth=bearer, response={204: None, 401: ErrorOut}, summary="Revoke this token"
+)
+def revoke_token(request: HttpRequest) -> tuple[int, None]:
+    """Revoke the token this request presents."""
+    header = request.headers.get("Authorization", "")
+    services.revoke_token(user=request.auth, key=header.partition(" ")[2].strip())  # type: ignore[arg-type]
+    return 204, None
+
+
+@router.get("/me", auth=bearer, response={200: MeOut, 401: ErrorOut}, summary="Who am I")
+def me(request: HttpRequest) -> MeOut:
+    user: User = request.auth  # type: ignore[assignment]
+    country = user.agency.country.code if user.agency else (
+        user.centre.country.code if user.centre else None
+    )
+    return MeOut(
+        username=user.username,
+        role=user.role,
+        agency=user.agency.code if user.agency else None,
+        centre=user.centre.code if user.centre else None,
+        country=country,
+    )

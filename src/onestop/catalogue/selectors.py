@@ -1,0 +1,95 @@
+"""Reads of the register."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Prefetch, QuerySet
+
+from onestop.accounts.models import User
+from onestop.catalogue.models import Agency, Country, LifeSituation, Service, ServiceStandard
+from onestop.core.text import search_words
+
+
+def countries() -> QuerySet[Country]:
+    return Country.objects.all()
+
+
+def country_by_code(code: str) -> Country | None:
+    return Country.objects.filter(code=code).first()
+
+
+def agency_subtree_ids(root_ids: list[int]) -> set[int]:
+    """The given agencies and all their sub-units, at any depth."""
+    found = set(root_ids)
+    frontier = set(root_ids)
+    while frontier:
+        frontier = set(
+            Agency.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+        ) - found
+        found |= frontier
+    return found
+
+
+def agencies_in_scope(user: User) -> QuerySet[Agency]:
+    """The agencies a staff member acts for: their agency and its sub-units."""
+    if user.agency_id is None:
+        return Agency.objects.none()
+    return Agency.objects.filter(pk__in=agency_subtree_ids([user.agency_id]))
+
+
+def search_services(
+    *,
+    country: Country,
+    query: str = "",
+    agency: str | None = None,
+    life_situation: str | None = None,
+) -> QuerySet[Service]:
+    """Services of `country` whose names or descriptions, in any language, contain every
+    word of `query`; optionally only those of an agency (with its sub-units) or a life
+    situation."""
+    services = Service.objects.filter(country=country)
+    for word in search_words(query):
+        services = services.filter(search_text__contains=word)
+    if agency:
+        root = Agency.objects.filter(country=country, code=agency).values_list("pk", flat=True)
+        services = services.filter(provider_id__in=agency_subtree_ids(list(root)))
+    if life_situation:
+        services = services.filter(life_situations__code=life_situation)
+    return (
+        services.select_related("provider", "country")
+        .prefetch_related(
+            "life_situations",
+            Prefetch("versions", queryset=ServiceStandard.objects.order_by("-valid_from")),
+        )
+        .distinct()
+        .order_by("code")
+    )
+
+
+def current_standard(service: Service, on: dt.date) -> ServiceStandard | None:
+    """The version in force on `on`, from prefetched versions when present."""
+    for version in service.versions.all():  # ordered newest first
+        if version.valid_from <= on:
+            return version
+    return None
+
+
+def service_by_code(country: Country, code: str) -> Service | None:
+    return (
+        Service.objects.filter(country=country, code=code)
+        .select_related("provider", "country")
+        .prefetch_related(
+            "life_situations",
+            Prefetch("versions", queryset=ServiceStandard.objects.order_by("-valid_from")),
+        )
+        .first()
+    )
+
+
+def life_situations(country: Country) -> QuerySet[LifeSituation]:
+    return LifeSituation.objects.filter(country=country).order_by("number", "code")
+
+
+def agencies(country: Country) -> QuerySet[Agency]:
+    return Agency.objects.filter(country=country).select_related("parent").order_by("code")

@@ -1,0 +1,38 @@
+"""Localized text: a mapping from language code to text, read with sensible fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+LocalizedText = Mapping[str, str]
+
+
+def localize(text: LocalizedText | None, language: str, fallbacks: Iterable[str] = ()) -> str:
+    """The text in `language`, else in the first of `fallbacks` present, else any present.
+
+    Regional variants fall back to their base language ("ru-kz" reads "ru").
+    An empty or missing mapping reads as "".
+    """
+    if not text:
+        return ""
+    base = language.split("-")[0].lower()
+    for candidate in (language, base, *fallbacks):
+        value = text.get(candidate)
+        if value:
+            return value
+    for value in text.values():
+        if value:
+            return value
+    return ""
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search query, case-folded so that Cyrillic matches on every database."""
+    return [word for word in query.casefold().split() if word]
+
+
+def searchable(texts: Iterable[LocalizedText | None], *extra: str) -> str:
+    """One case-folded string holding every language of every text, for word search."""
+    parts = [value for text in texts if text for value in text.values() if value]
+    parts.extend(extra)
+    return " ".join(" ".join(parts).casefold().split())

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from onestop.api import api
+from onestop.core import views as core_views
+
+admin.site.site_header = "onestop administration"
+admin.site.site_title = "onestop"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("accounts/", include("onestop.accounts.urls")),
+    path("", include("onestop.catalogue.urls")),
+]
