@@ -85,6 +85,19 @@ def test_overdue_only_if_the_clock_stopped_late() -> None:
     assert late.remaining(kz(2026, 7, 30, 12)) == -timedelta(hours=2)
 
 
+def test_overdue_at_the_edges_of_working_hours() -> None:
+    clock = june_clock()
+    # Stopped at the very instant of the deadline: in time, even on the weekend after.
+    at_deadline = clock.stop(kz(2026, 6, 10, 18))
+    assert not at_deadline.is_overdue(kz(2026, 6, 13, 12))
+    # Stopped in the evening after a missed deadline: late, although no working time
+    # passed since (remaining reads zero) and the provisional deadline keeps pace.
+    evening = clock.stop(kz(2026, 6, 10, 20))
+    assert evening.remaining(kz(2026, 6, 11, 12)) == timedelta(0)
+    assert evening.deadline_at(kz(2026, 6, 11, 12)) == kz(2026, 6, 11, 12)
+    assert evening.is_overdue(kz(2026, 6, 11, 12))
+
+
 def test_hours_clock_under_both_rules() -> None:
     # 4 hours from Tue 6 Jan 2026 16:30; stopped 17:00-17:30 the same day.
     start, pause = kz(2026, 1, 6, 16, 30), Pause(kz(2026, 1, 6, 17), kz(2026, 1, 6, 17, 30))
@@ -254,9 +267,7 @@ def segments(clock: Clock, horizon: datetime) -> list[tuple[datetime, datetime, 
 
 @PROPERTY
 @given(clock=clocks(), later=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40)))
-def test_deadline_is_base_deadline_advanced_by_stopped_time(
-    clock: Clock, later: timedelta
-) -> None:
+def test_deadline_is_base_deadline_advanced_by_stopped_time(clock: Clock, later: timedelta) -> None:
     now = clock.started_at + later
     stopped = clock.stopped_time(now)
     due = clock.deadline_at(now)
@@ -280,7 +291,10 @@ def test_running_time_to_the_deadline_equals_the_budget(clock: Clock) -> None:
     due = closed.deadline_at(last_resumed or closed.started_at)
     if last_resumed is not None and due < last_resumed:
         return  # stopped after the deadline had passed: no running time is left to check
-    paused = sum((axis_time(closed, p.stopped_at, p.resumed_at) for p in closed.pauses), timedelta(0))
+    paused = sum(
+        (axis_time(closed, pause.stopped_at, pause.resumed_at) for pause in closed.pauses),
+        timedelta(0),
+    )
     assert axis_time(closed, closed.started_at, due) - paused == closed.budget()
     assert closed.remaining(due) == timedelta(0)
     assert not closed.is_overdue(due)

@@ -6,7 +6,8 @@ import datetime as dt
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from onestop.accounts import services
@@ -35,8 +36,6 @@ class StaffBearerToken(BearerToken):
         if user is None:
             return None
         if user.role not in STAFF_ROLES:
-            from ninja.errors import HttpError
-
             raise HttpError(403, "this endpoint is for staff; a citizen's token cannot use it")
         return user
 
@@ -67,30 +66,33 @@ class MeOut(Schema):
 
 @router.post(
     "/token",
-    response={201: TokenOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={201: TokenOut, 400: ErrorOut, 401: ErrorOut, 415: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Issue a bearer token",
 )
-def issue_token(request: HttpRequest, payload: TokenIn) -> tuple[int, object]:
+def issue_token(request: HttpRequest, payload: TokenIn) -> Status[object]:
     """Exchange a username and password for a bearer token. Repeated failures for one
     username from one address are locked out for a while (429)."""
+    if request.content_type != "application/json":
+        # The failed-login tracker reads the form body; only JSON is accepted here.
+        return Status(415, {"detail": "send the credentials as application/json"})
     user = authenticate(request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
         # AxesMiddleware turns this into the 429 lockout answer.
-        return 429, {"detail": "too many failed sign-in attempts"}
+        return Status(429, {"detail": "too many failed sign-in attempts"})
     if user is None or not user.is_active:
-        return 401, {"detail": "wrong username or password"}
+        return Status(401, {"detail": "wrong username or password"})
     token, key = services.issue_token(user=user, name=payload.name)  # type: ignore[arg-type]
-    return 201, {"token": key, "expires_at": token.expires_at}
+    return Status(201, {"token": key, "expires_at": token.expires_at})
 
 
 @router.delete(
     "/token", auth=bearer, response={204: None, 401: ErrorOut}, summary="Revoke this token"
 )
-def revoke_token(request: HttpRequest) -> tuple[int, None]:
+def revoke_token(request: HttpRequest) -> Status[None]:
     """Revoke the token this request presents."""
     header = request.headers.get("Authorization", "")
     services.revoke_token(user=request.auth, key=header.partition(" ")[2].strip())  # type: ignore[arg-type]
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", auth=bearer, response={200: MeOut, 401: ErrorOut}, summary="Who am I")

@@ -10,14 +10,14 @@ import jsonschema
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from onestop.accounts.api import staff_bearer
 from onestop.accounts.models import User
 from onestop.catalogue import selectors, services
 from onestop.catalogue.models import Country, Service, ServiceStandard
-from onestop.core.api_errors import ErrorOut
+from onestop.core.api_errors import ErrorOut, IsoDate
 from onestop.core.text import localize
 
 router = Router(tags=["catalogue"])
@@ -187,7 +187,7 @@ class ServiceFilters(Schema):
     agency: str | None = Field(default=None, max_length=32)
     life_situation: str | None = Field(default=None, max_length=64)
     country: str | None = CountryCode
-    on: dt.date | None = Field(default=None, description="the standard in force on this date")
+    on: IsoDate | None = Field(default=None, description="the standard in force on this date")
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
@@ -220,7 +220,7 @@ def list_services(request: HttpRequest, filters: Query[ServiceFilters]) -> dict[
 class ServiceQuery(Schema):
     lang: Language | None = None
     country: str | None = CountryCode
-    on: dt.date | None = Field(default=None, description="the standard in force on this date")
+    on: IsoDate | None = Field(default=None, description="the standard in force on this date")
 
 
 def _service_and_standard(
@@ -289,7 +289,7 @@ class StandardChangesIn(Schema):
 
 
 class VersionIn(Schema):
-    valid_from: dt.date
+    valid_from: IsoDate
     changes: StandardChangesIn
 
 
@@ -300,13 +300,13 @@ class VersionQuery(Schema):
 @router.post(
     "/services/{code}/versions",
     auth=staff_bearer,
-    response={201: ServiceOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+    response={201: ServiceOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
               422: ErrorOut},
     summary="Publish a new version of a standard",
 )
 def publish_version(
     request: HttpRequest, code: str, payload: VersionIn, query: Query[VersionQuery]
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """A supervisor of the providing agency (or an admin) publishes a new version of the
     standard applying from `valid_from`; earlier versions stay readable with `?on=`."""
     user: User = request.auth  # type: ignore[assignment]
@@ -336,7 +336,7 @@ def publish_version(
         raise HttpError(409, str(exc)) from exc
     service = selectors.service_by_code(country, code)
     assert service is not None
-    return 201, service_out(service, standard, Text(country, None))
+    return Status(201, service_out(service, standard, Text(country, None)))
 
 
 class AgencyOut(Schema):

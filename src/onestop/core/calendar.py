@@ -66,7 +66,9 @@ class CalendarRules:
         if not self.holidays_country:
             raise ValueError("holidays_country is required")
         if any(not 0 <= day <= 6 for day in self.weekend):
-            raise ValueError(f"weekend days are numbers 0 (Monday) to 6, got {sorted(self.weekend)}")
+            raise ValueError(
+                f"weekend days are numbers 0 (Monday) to 6, got {sorted(self.weekend)}"
+            )
         if len(self.weekend) == 7:
             raise ValueError("the weekend cannot take the whole week")
         start, end = self.working_hours
@@ -321,7 +323,9 @@ def _deadline_unit(unit: DeadlineUnit | str) -> DeadlineUnit:
 
 def _weekday(name: object) -> int:
     if not isinstance(name, str) or name.lower() not in WEEKDAYS:
-        raise ValueError(f"calendar: weekend: {name!r} is not a weekday name ({', '.join(WEEKDAYS)})")
+        raise ValueError(
+            f"calendar: weekend: {name!r} is not a weekday name ({', '.join(WEEKDAYS)})"
+        )
     return WEEKDAYS.index(name.lower())
 
 

@@ -35,7 +35,8 @@ class Pause:
             _require_aware(self.resumed_at, "resumed_at")
             if self.resumed_at < self.stopped_at:
                 raise ValueError(
-                    f"a pause cannot resume ({self.resumed_at}) before it stopped ({self.stopped_at})"
+                    f"a pause cannot resume ({self.resumed_at}) "
+                    f"before it stopped ({self.stopped_at})"
                 )
 
 

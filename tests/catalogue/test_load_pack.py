@@ -1,0 +1,92 @@
+"""Loading packs into the database: idempotent, all-or-nothing, one country at a time."""
+
+from __future__ import annotations
+
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
+from onestop.catalogue.packs import read_pack, resolve_pack_path
+from onestop.catalogue.services import load_pack
+from onestop.centres.models import Centre
+from tests.conftest import MINI_PACK
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> list[tuple[str, str, str]]:
+    rows = []
+    for model in (Country, Agency, Service, ServiceStandard, Centre):
+        for obj in model.objects.all():
+            fields = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
+            rows.append((model.__name__, str(obj.pk), repr(sorted(fields.items()))))
+    return sorted(rows)
+
+
+def test_loading_twice_changes_nothing() -> None:
+    first = load_pack(read_pack(MINI_PACK))
+    assert first.changed
+    before = snapshot()
+    second = load_pack(read_pack(MINI_PACK))
+    assert not second.changed
+    assert all(c["created"] == 0 and c["updated"] == 0 for c in second.counts.values())
+    assert snapshot() == before
+
+
+def test_load_pack_command_reports_and_refuses(tmp_path: Path) -> None:
+    out = StringIO()
+    call_command("load_pack", str(MINI_PACK), stdout=out)
+    assert "pack zz loaded" in out.getvalue()
+    before = snapshot()
+
+    broken = tmp_path / "pack"
+    shutil.copytree(MINI_PACK, broken)
+    data = yaml.safe_load((broken / "services.yaml").read_text(encoding="utf-8"))
+    data[0]["versions"].append({**data[0]["versions"][0], "valid_from": "2030-01-01"})
+    data[0]["versions"][-1]["channels"] = ["pigeon"]
+    data[0]["versions"][0]["max_wait_minutes"] = -5
+    data[1]["life_situations"] = ["nonexistent"]
+    (broken / "services.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    err = StringIO()
+    with pytest.raises(CommandError, match="3 problem\\(s\\); nothing was written"):
+        call_command("load_pack", str(broken), stdout=StringIO(), stderr=err)
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 3
+    assert snapshot() == before  # nothing written, not even the valid parts
+
+
+def test_an_updated_pack_adds_a_version_and_keeps_the_old_one(tmp_path: Path) -> None:
+    load_pack(read_pack(MINI_PACK))
+    newer = tmp_path / "pack"
+    shutil.copytree(MINI_PACK, newer)
+    data = yaml.safe_load((newer / "services.yaml").read_text(encoding="utf-8"))
+    latest = dict(data[1]["versions"][0])
+    latest["valid_from"] = "2027-01-01"
+    latest["deadline"] = {"value": 5, "unit": "minutes"}
+    data[1]["versions"].append(latest)
+    (newer / "services.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    report = load_pack(read_pack(newer))
+    assert report.counts["standard versions"]["created"] == 1
+    assert report.counts["standard versions"]["unchanged"] == 3
+    versions = ServiceStandard.objects.filter(service__code="02020001").order_by("valid_from")
+    assert [(v.valid_from.isoformat(), v.deadline_value) for v in versions] == [
+        ("2024-01-01", 10),
+        ("2027-01-01", 5),
+    ]
+
+
+def test_loading_uzbekistan_leaves_kazakhstan_untouched() -> None:
+    load_pack(read_pack(resolve_pack_path("kz")))
+    kazakhstan = snapshot()
+    report = load_pack(read_pack(resolve_pack_path("uz")))
+    assert report.counts["services"]["created"] >= 40
+    assert Country.objects.count() == 2
+    after = [row for row in snapshot() if row in kazakhstan]
+    assert after == kazakhstan  # every Kazakh row exactly as it was
+    # and loading Kazakhstan again is a no-op with Uzbekistan present
+    assert not load_pack(read_pack(resolve_pack_path("kz"))).changed

@@ -1,0 +1,143 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Without /usr/bin/chromium, Playwright or axe-core (``npm install`` puts it in node_modules)
+the tests skip and say why, except in CI (CI=true), where a missing tool fails them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onestop.catalogue.models import Country
+from onestop.catalogue.packs import read_pack
+from onestop.catalogue.services import load_pack
+from tests.conftest import MINI_PACK
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = {"serious", "critical"}
+TIMEOUT_MS = 15_000
+
+
+def _missing(reason: str) -> None:
+    """Skip for want of a tool, or fail when CI, which must run the browser tests, lacks it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the browser tests, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole test module."""
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    if not AXE.exists():
+        _missing(f"{AXE} is missing (run `npm install` in the repository root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed (pip install -e '.[dev]')")
+    # Playwright's sync API keeps its asyncio loop "running" in this thread, so Django
+    # would refuse ORM calls from the test (SynchronousOnlyOperation). The documented
+    # workaround; restored when the module's browser closes.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        playwright = sync_playwright().start()
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+        finally:
+            playwright.stop()
+
+
+@pytest.fixture
+def country(transactional_db: None, settings: Any) -> Country:
+    """The test pack (country zz), loaded for the live server and shown by default."""
+    load_pack(read_pack(MINI_PACK))
+    settings.ONESTOP_COUNTRY = "zz"
+    return Country.objects.get(code="zz")
+
+
+@pytest.fixture
+def open_page(chromium: Any, live_server: Any, country: Country) -> Iterator[Any]:
+    """A factory of pages, each in a fresh context (no cookies) with an English browser.
+
+    ``open_page(path, viewport=...)`` opens ``path`` on the live server and returns the page.
+    """
+    contexts = []
+
+    def open_(path: str = "/", viewport: dict[str, int] | None = None) -> Any:
+        context = chromium.new_context(
+            base_url=live_server.url,
+            locale="en-US",
+            viewport=viewport or {"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page: Any) -> Any:
+    """A desktop-sized page on the home page, in English."""
+    return open_page("/")
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core's WCAG 2.0/2.1 A and AA rules on the page; return the violations."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                nodes: v.nodes.map(n => ({target: n.target, html: n.html,
+                                          summary: n.failureSummary})),
+            }));
+        }""",
+        AXE_TAGS,
+    )
+
+
+def assert_accessible(page: Any) -> None:
+    """Fail on any serious or critical axe violation, listing each with its nodes."""
+    blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING_IMPACTS]
+    lines = []
+    for violation in blocking:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} "
+                     f"[{violation['helpUrl']}]")
+        for node in violation["nodes"]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node['html']}")
+            if node["summary"]:
+                lines.append("      " + node["summary"].replace("\n", "\n      "))
+    lang = page.locator("html").get_attribute("lang")
+    assert not blocking, (
+        f"axe found {len(blocking)} serious or critical problem(s) on {page.url} "
+        f"(lang={lang}):\n" + "\n".join(lines)
+    )
+
+
+def switch_language(page: Any, code: str) -> None:
+    """Choose a language in the header's selector and submit it, as a user would."""
+    form = page.locator("form").filter(has=page.locator("select[name=language]"))
+    form.locator("select[name=language]").select_option(code)
+    with page.expect_navigation():
+        form.get_by_role("button").click()

@@ -1,0 +1,39 @@
+"""The API against its own OpenAPI document, with schemathesis: no server error and no
+response that contradicts the document, for generated valid and invalid input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from onestop.accounts.models import User
+from onestop.accounts.services import issue_token
+from onestop.catalogue.models import Country
+from onestop.wsgi import application
+
+
+@pytest.fixture
+def api_schema(mini_country: Country, settings, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
+    settings.ONESTOP_COUNTRY = "zz"
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture
+def admin_token(make_user: Callable[..., User]) -> str:
+    return issue_token(user=make_user("admin"))[1]
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_to_its_openapi_document(case, admin_token: str) -> None:  # type: ignore[no-untyped-def]
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"})
