@@ -10,7 +10,7 @@ import tempfile
 os.environ.setdefault("ONESTOP_SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ONESTOP_DATA_DIR", os.path.join(tempfile.gettempdir(), "onestop-tests"))
 
-from onestop.settings import *  # noqa: E402,F403
+from onestop.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing in tests
 STORAGES = {

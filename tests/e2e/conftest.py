@@ -128,11 +128,12 @@ def assert_accessible(page: Any) -> None:
             lines.append(f"    {' '.join(map(str, node['target']))}: {node['html']}")
             if node["summary"]:
                 lines.append("      " + node["summary"].replace("\n", "\n      "))
-    lang = page.locator("html").get_attribute("lang")
-    assert not blocking, (
-        f"axe found {len(blocking)} serious or critical problem(s) on {page.url} "
-        f"(lang={lang}):\n" + "\n".join(lines)
-    )
+    if blocking:
+        lang = page.locator("html").get_attribute("lang")
+        pytest.fail(
+            f"axe found {len(blocking)} serious or critical problem(s) on {page.url} "
+            f"(lang={lang}):\n" + "\n".join(lines)
+        )
 
 
 def switch_language(page: Any, code: str) -> None:

@@ -15,7 +15,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "role", "agency", "centre", "is_active")
     list_filter = ("role", "is_active")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("onestop", {"fields": ("role", "agency", "centre", "national_id")}),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -17,14 +18,15 @@ from onestop.accounts.roles import Role, scope_problem
 from onestop.catalogue.models import Agency
 from onestop.centres.models import Centre
 
-TOKEN_PREFIX = "ost_"
+T = TypeVar("T")
+TOKEN_PREFIX = "ost_"  # noqa: S105 (marks onestop tokens, e.g. for secret scanners)
 
 
 class AccountError(Exception):
     """A request about accounts that cannot be carried out; the message says why."""
 
 
-def _one(queryset_name: str, matches: list[object], code: str) -> object:
+def _one(queryset_name: str, matches: list[T], code: str) -> T:
     if not matches:
         raise AccountError(f"no {queryset_name} with code {code!r}")
     if len(matches) > 1:
@@ -61,7 +63,8 @@ def create_user(
         raise AccountError("the username may not be empty")
     if User.objects.filter(username=username).exists():
         raise AccountError(f"a user {username!r} already exists")
-    agency = centre = None
+    agency: Agency | None = None
+    centre: Centre | None = None
     if agency_code:
         agencies = Agency.objects.filter(code=agency_code)
         if country_code:
@@ -75,8 +78,8 @@ def create_user(
     user = User(
         username=username,
         role=role_value.value,
-        agency=agency,  # type: ignore[misc]
-        centre=centre,  # type: ignore[misc]
+        agency=agency,
+        centre=centre,
         national_id=national_id,
         # Django admin is for those who edit the register or manage accounts.
         is_staff=role_value in (Role.SUPERVISOR, Role.ADMIN),

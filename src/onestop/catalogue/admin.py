@@ -10,7 +10,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from onestop.accounts.roles import Role
-from onestop.catalogue.models import Agency, Country, LifeSituation, Region, Service, ServiceStandard
+from onestop.catalogue.models import (
+    Agency,
+    Country,
+    LifeSituation,
+    Region,
+    Service,
+    ServiceStandard,
+)
 from onestop.catalogue.selectors import agencies_in_scope
 from onestop.catalogue.services import can_edit_service, refresh_search_text
 

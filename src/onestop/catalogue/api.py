@@ -300,8 +300,10 @@ class VersionQuery(Schema):
 @router.post(
     "/services/{code}/versions",
     auth=staff_bearer,
-    response={201: ServiceOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
-              422: ErrorOut},
+    response={
+        201: ServiceOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+        409: ErrorOut, 422: ErrorOut,
+    },
     summary="Publish a new version of a standard",
 )
 def publish_version(
@@ -309,7 +311,7 @@ def publish_version(
 ) -> Status[dict[str, Any]]:
     """A supervisor of the providing agency (or an admin) publishes a new version of the
     standard applying from `valid_from`; earlier versions stay readable with `?on=`."""
-    user: User = request.auth  # type: ignore[assignment]
+    user: User = request.auth  # type: ignore[attr-defined]
     country = resolve_country(query.country)
     service = selectors.service_by_code(country, code)
     if service is None:

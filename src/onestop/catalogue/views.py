@@ -40,7 +40,7 @@ def _today(country: Country) -> dt.date:
 
 def _rows(country: Country, **filters: str | None) -> list[dict[str, object]]:
     today = _today(country)
-    rows = []
+    rows: list[dict[str, object]] = []
     for service in selectors.search_services(country=country, **filters):  # type: ignore[arg-type]
         standard = selectors.current_standard(service, today)
         if standard is not None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count
 
 from onestop.accounts.models import User
 from onestop.accounts.services import create_user
