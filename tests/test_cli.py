@@ -120,7 +120,7 @@ def test_serve_answers_pages_api_and_static_files(server: str) -> None:
     assert [s["code"] for s in json.loads(body)["items"]] == ["01010001"]
     status, body = get("/services/01010001/")
     assert status == 200
-    assert "01010001".encode() in body
+    assert b"01010001" in body
     status, body = get("/static/onestop/site.css")
     assert status == 200
     assert b".skip" in body
