@@ -62,4 +62,5 @@ def api_client() -> Callable[[User | None], Client]:
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_HOST="localhost")
+    """A browser-like client that asks for English pages (the default language is ru)."""
+    return Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import ApiToken, User
-from onestop.accounts.roles import Role, scope_problem
+from onestop.accounts.roles import STAFF_ROLES, Role, scope_problem
 from onestop.catalogue.models import Agency
 from onestop.centres.models import Centre
 
@@ -81,8 +81,9 @@ def create_user(
         agency=agency,
         centre=centre,
         national_id=national_id,
-        # Django admin is for those who edit the register or manage accounts.
-        is_staff=role_value in (Role.SUPERVISOR, Role.ADMIN),
+        # Staff may open the admin: they read the register there; what they may change
+        # is decided per role and agency by the admin classes.
+        is_staff=role_value in STAFF_ROLES,
         is_superuser=role_value == Role.ADMIN,
     )
     if validate:

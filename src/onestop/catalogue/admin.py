@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from onestop.accounts.roles import Role
+from onestop.accounts.roles import STAFF_ROLES, Role
 from onestop.catalogue.models import (
     Agency,
     Country,
@@ -27,13 +27,13 @@ def _role(request: HttpRequest) -> str | None:
 
 
 class RegisterAdmin(admin.ModelAdmin):
-    """Readable by register editors, writable by admins."""
+    """Readable by all staff, writable by admins."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _role(request) in (Role.ADMIN, Role.SUPERVISOR)
+        return _role(request) in STAFF_ROLES
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _role(request) in (Role.ADMIN, Role.SUPERVISOR)
+        return _role(request) in STAFF_ROLES
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return _role(request) == Role.ADMIN
@@ -78,7 +78,7 @@ class ServiceStandardInline(admin.StackedInline):
     ordering = ("-valid_from",)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _role(request) in (Role.ADMIN, Role.SUPERVISOR)
+        return _role(request) in STAFF_ROLES
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return ServiceAdmin.editable(request, obj)

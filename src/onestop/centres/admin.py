@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from onestop.accounts.roles import Role
+from onestop.accounts.roles import STAFF_ROLES, Role
 from onestop.centres.models import Centre
 
 
@@ -14,7 +14,7 @@ class CentreAdmin(admin.ModelAdmin):
     search_fields = ("code",)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return getattr(request.user, "role", None) in (Role.ADMIN, Role.SUPERVISOR)
+        return getattr(request.user, "role", None) in STAFF_ROLES
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
