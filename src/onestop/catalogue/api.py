@@ -115,8 +115,8 @@ class ServiceOut(Schema):
     workflow: str
     channels: list[str]
     deadline: DeadlineOut
-    max_wait_minutes: int
-    max_service_minutes: int
+    max_wait_minutes: int | None
+    max_service_minutes: int | None
     form: str
     result: str
     fee: FeeOut

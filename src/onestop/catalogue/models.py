@@ -162,8 +162,10 @@ class ServiceStandard(models.Model):
     channels = models.JSONField(default=list)
     deadline_value = models.PositiveIntegerField()
     deadline_unit = models.CharField(max_length=16, choices=DeadlineUnit.choices)
-    max_wait_minutes = models.PositiveIntegerField()
-    max_service_minutes = models.PositiveIntegerField()
+    # Limits in a centre's queue and at its counter; absent for services never served
+    # in person.
+    max_wait_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_service_minutes = models.PositiveIntegerField(null=True, blank=True)
     form = models.CharField(max_length=20, choices=FormOfProvision.choices)
     result = models.JSONField(default=dict)
     fee_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))

@@ -232,8 +232,6 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
                             "name",
                             "channels",
                             "deadline",
-                            "max_wait_minutes",
-                            "max_service_minutes",
                             "form",
                             "result",
                             "fee",
