@@ -26,13 +26,23 @@ def localize(text: LocalizedText | None, language: str, fallbacks: Iterable[str]
     return ""
 
 
+# Spellings people type interchangeably: Russian ё as е, and the several apostrophes of
+# Uzbek Latin (oʻzbek, o‘zbek, o'zbek) as one.
+_SEARCH_EQUIVALENTS = str.maketrans({"ё": "е", "ʻ": "'", "‘": "'", "’": "'", "ʼ": "'", "`": "'"})
+
+
+def fold(text: str) -> str:
+    """Case-folded, with interchangeable spellings made one, for matching on any database."""
+    return text.casefold().translate(_SEARCH_EQUIVALENTS)
+
+
 def search_words(query: str) -> list[str]:
-    """The words of a search query, case-folded so that Cyrillic matches on every database."""
-    return [word for word in query.casefold().split() if word]
+    """The words of a search query, folded like the searchable text."""
+    return [word for word in fold(query).split() if word]
 
 
 def searchable(texts: Iterable[LocalizedText | None], *extra: str) -> str:
     """One case-folded string holding every language of every text, for word search."""
     parts = [value for text in texts if text for value in text.values() if value]
     parts.extend(extra)
-    return " ".join(" ".join(parts).casefold().split())
+    return " ".join(fold(" ".join(parts)).split())
