@@ -37,7 +37,7 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
         "en": "Public services", "ru": "Государственные услуги",
         "kk": "Мемлекеттік қызметтер", "uz": "Davlat xizmatlari",
     }),
-    "search results": ("/services/?q=рождения", "h1", {
+    "search-results": ("/services/?q=рождения", "h1", {
         "en": "Search services", "ru": "Поиск услуг",
         "kk": "Қызметтерді іздеу", "uz": "Xizmatlarni qidirish",
     }),
@@ -49,7 +49,7 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
         "en": "Agencies", "ru": "Государственные органы",
         "kk": "Мемлекеттік органдар", "uz": "Davlat organlari",
     }),
-    "sign in": ("/accounts/login/", "h1", {
+    "sign-in": ("/accounts/login/", "h1", {
         "en": "Sign in", "ru": "Войти", "kk": "Кіру", "uz": "Kirish",
     }),
 }
