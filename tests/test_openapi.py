@@ -3,10 +3,12 @@ response that contradicts the document, for generated valid and invalid input.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from onestop.accounts.models import User
@@ -16,7 +18,19 @@ from onestop.wsgi import application
 
 
 @pytest.fixture
-def api_schema(mini_country: Country, settings, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
+def _keep_test_connection() -> Iterator[None]:
+    """Calling the WSGI app directly fires Django's request signals, whose handler closes
+    a connection that is inside a transaction: the test's rollback transaction. Django's
+    own test client disconnects that handler the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(_keep_test_connection: None, mini_country: Country, settings, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
     settings.ONESTOP_COUNTRY = "zz"
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 

@@ -43,6 +43,8 @@ def search_words(query: str) -> list[str]:
 
 def searchable(texts: Iterable[LocalizedText | None], *extra: str) -> str:
     """One case-folded string holding every language of every text, for word search."""
-    parts = [value for text in texts if text for value in text.values() if value]
+    # Languages in a fixed order: PostgreSQL's jsonb does not keep the keys' order, and
+    # the same register must give the same text on every load.
+    parts = [text[lang] for text in texts if text for lang in sorted(text) if text[lang]]
     parts.extend(extra)
     return " ".join(fold(" ".join(parts)).split())
