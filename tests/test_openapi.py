@@ -30,7 +30,7 @@ def _keep_test_connection() -> Iterator[None]:
 
 
 @pytest.fixture
-def api_schema(_keep_test_connection: None, mini_country: Country, settings, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
+def api_schema(_keep_test_connection: None, mini_country: Country, settings):  # type: ignore[no-untyped-def]
     settings.ONESTOP_COUNTRY = "zz"
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 

@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from onestop.notifications.conf import notify_settings
+
 BASE_DIR = Path(__file__).resolve().parent
 PLACEHOLDER_SECRET_KEY = "onestop-placeholder-secret-key-change-me"  # noqa: S105 (the guard refuses it)
 
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
     "onestop.accounts",
     "onestop.catalogue",
     "onestop.centres",
+    "onestop.notifications",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +186,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 # The country whose pack the pages show by default when several are loaded.
 ONESTOP_COUNTRY = env("COUNTRY", "kz")
 ONESTOP_API_TOKEN_DAYS = int(env("API_TOKEN_DAYS", "30"))
+
+# Notifications: channels, retries and the outbox folder (ONESTOP_NOTIFY_*, docs/settings.md).
+ONESTOP_NOTIFY = notify_settings(DATA_DIR)
 
 LOGGING = {
     "version": 1,
