@@ -74,7 +74,9 @@ INSTALLED_APPS = [
     "onestop.accounts",
     "onestop.catalogue",
     "onestop.centres",
+    "onestop.audit",
     "onestop.notifications",
+    "onestop.applications",
 ]
 
 MIDDLEWARE = [
@@ -199,3 +201,11 @@ LOGGING = {
     # axes logs usernames and addresses at INFO and WARNING: keep them out of the log.
     "loggers": {"axes": {"level": "ERROR"}},
 }
+
+# Uploaded documents: the largest file accepted, in bytes.
+ONESTOP_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1_000_000)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ONESTOP_MAX_UPLOAD_BYTES * 2
+# Where fees are charged: a dotted path to a class with charge() and refund().
+ONESTOP_PAYMENT_PROVIDER = env(
+    "PAYMENT_PROVIDER", "onestop.applications.payments.SimulatedProvider"
+)

@@ -102,6 +102,23 @@ class LifeSituation(models.Model):
         return f"{self.country.code}/{self.code}"
 
 
+class WorkflowDefinition(models.Model):
+    """A pack's workflow as data; onestop.applications.workflow validates and runs it."""
+
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="workflows")
+    code = models.CharField(max_length=64)
+    definition = models.JSONField()
+
+    class Meta:
+        ordering = ["country", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "code"], name="workflow_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country.code}/{self.code}"
+
+
 class Service(models.Model):
     """A public service in the register; what it promises lives in its standard versions."""
 

@@ -17,10 +17,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 
+from onestop.applications.workflow import read_workflows
 from onestop.core.calendar import rules_from_pack
 
 SHIPPED_PACKS = Path(__file__).resolve().parent.parent / "packs"
-PACK_FILES = ("pack.yaml", "agencies.yaml", "life_situations.yaml", "services.yaml", "centres.yaml")
+PACK_FILES = (
+    "pack.yaml",
+    "agencies.yaml",
+    "life_situations.yaml",
+    "workflows.yaml",
+    "services.yaml",
+    "centres.yaml",
+)
 FORMAT_VERSION = 1
 
 
@@ -51,6 +59,7 @@ class Pack:
     life_situations: list[dict[str, Any]] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     centres: list[dict[str, Any]] = field(default_factory=list)
+    workflows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -91,7 +100,6 @@ HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 INTERVAL = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$"}
 WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 CHANNELS = ["provider_office", "centre", "portal", "mobile", "kiosk", "proactive"]
-WORKFLOWS = ["instant", "simple_approval", "interagency_approval", "multistage_permit"]
 
 
 def _text(state_language: str) -> dict[str, Any]:
@@ -222,7 +230,7 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
                     "uniqueItems": True,
                     "items": {"type": "string"},
                 },
-                "workflow": {"enum": WORKFLOWS},
+                "workflow": {"type": "string"},
                 "versions": {
                     "type": "array",
                     "minItems": 1,
@@ -401,6 +409,7 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
     }
     agency_codes = _codes(pack.agencies)
     situations = _codes(pack.life_situations)
+    workflows = _codes(pack.workflows)
 
     try:
         ZoneInfo(pack.country["time_zone"])
@@ -440,6 +449,11 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
         if service["provider"] not in agency_codes:
             yield Problem(
                 "services.yaml", label, "provider", f"no agency {service['provider']!r}"
+            )
+        if service.get("workflow", "simple_approval") not in workflows:
+            yield Problem(
+                "services.yaml", label, "workflow",
+                f"no workflow {service.get('workflow', 'simple_approval')!r} in workflows.yaml",
             )
         for situation in service["life_situations"]:
             if situation not in situations:
@@ -549,6 +563,13 @@ def read_pack(path: Path) -> Pack:
         services=lists["services"],
         centres=lists["centres"],
     )
+    _, workflow_problems = read_workflows(raw["workflows.yaml"], state_language)
+    problems.extend(
+        Problem("workflows.yaml", entry, where, message)
+        for entry, where, message in workflow_problems
+    )
+    if isinstance(raw["workflows.yaml"], list):
+        pack.workflows = raw["workflows.yaml"]
     if not header_broken:
         problems.extend(_cross_problems(pack, broken))
     if problems:

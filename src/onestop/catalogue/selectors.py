@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.db.models import Prefetch, QuerySet
 
 from onestop.accounts.models import User
 from onestop.catalogue.models import Agency, Country, LifeSituation, Service, ServiceStandard
+from onestop.core.calendar import WorkingCalendar
 from onestop.core.text import search_words
 
 
@@ -93,3 +95,16 @@ def life_situations(country: Country) -> QuerySet[LifeSituation]:
 
 def agencies(country: Country) -> QuerySet[Agency]:
     return Agency.objects.filter(country=country).select_related("parent").order_by("code")
+
+
+_calendars: dict[tuple[str, str], WorkingCalendar] = {}
+
+
+def calendar_for(country: Country) -> WorkingCalendar:
+    """The country's working calendar, built once per process and set of rules (it caches
+    each year's holidays, which is what makes deadline arithmetic cheap)."""
+    key = (country.code, json.dumps([country.calendar_rules, country.time_zone], sort_keys=True))
+    calendar = _calendars.get(key)
+    if calendar is None:
+        calendar = _calendars[key] = country.working_calendar()
+    return calendar

@@ -19,6 +19,7 @@ from onestop.catalogue.models import (
     Region,
     Service,
     ServiceStandard,
+    WorkflowDefinition,
 )
 from onestop.catalogue.packs import Pack
 from onestop.catalogue.selectors import agencies_in_scope
@@ -153,6 +154,12 @@ def load_pack(pack: Pack) -> LoadReport:
                 outcomes[item["code"]] = "updated"
     for outcome in outcomes.values():
         report.add("agencies", outcome)
+
+    for item in pack.workflows:
+        _, outcome = _upsert(
+            WorkflowDefinition, {"country": country, "code": item["code"]}, {"definition": item}
+        )
+        report.add("workflows", outcome)
 
     situations: dict[str, LifeSituation] = {}
     for item in pack.life_situations:

@@ -1,0 +1,780 @@
+"""Write use cases of the application lifecycle: submit, act, assign.
+
+`submit` is the only way an application comes in, whatever the channel (portal, counter,
+API, proactive, Open311, GovStack); `act` is the only way it moves. Each runs in one
+transaction that writes the application, its event, the audit entry and the citizen's
+notification together, so none of them exists without the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from onestop.accounts.models import User
+from onestop.accounts.roles import AGENCY_ROLES, Role
+from onestop.applications import payments
+from onestop.applications.errors import Conflict, Forbidden, NotFound, SubmissionInvalid
+from onestop.applications.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationEvent,
+    Bundle,
+    Payment,
+)
+from onestop.applications.routing import route
+from onestop.applications.workflow import (
+    ClockEffect,
+    MissingInput,
+    NotPermitted,
+    Transition,
+    Workflow,
+)
+from onestop.audit.services import record as audit
+from onestop.catalogue.models import (
+    Agency,
+    Country,
+    LifeSituation,
+    Region,
+    Service,
+    ServiceStandard,
+    WorkflowDefinition,
+)
+from onestop.catalogue.selectors import agency_subtree_ids, calendar_for
+from onestop.centres.models import Centre
+from onestop.core.clock import Clock, Pause
+from onestop.notifications.services import NotificationError, enqueue
+
+SYSTEM = "system"
+# Which of a standard's channels a submission channel counts as.
+CHANNEL_OFFERED_AS = {
+    "portal": {"portal", "mobile"},
+    "api": {"portal", "mobile"},
+    "open311": {"portal", "mobile"},
+    "govstack": {"portal", "mobile"},
+    "centre": {"centre", "provider_office"},
+    "proactive": {"proactive", "portal"},
+}
+ALLOWED_CONTENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
+
+
+@dataclass(frozen=True)
+class UploadedDocument:
+    code: str
+    name: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    application: Application
+    access_code: str
+    created: bool
+
+
+# --- reading the pieces --------------------------------------------------------------
+
+_workflows: dict[tuple[int, str, str], Workflow] = {}
+
+
+def workflow_of(application_or_service: Application | Service) -> Workflow:
+    """The validated workflow an application (or a service) runs on, cached per process."""
+    country_id = application_or_service.country_id
+    code = application_or_service.workflow
+    definition = WorkflowDefinition.objects.filter(country_id=country_id, code=code).first()
+    if definition is None:
+        raise NotFound(f"workflow {code!r} is not loaded for this country")
+    key = (country_id, code, json.dumps(definition.definition, sort_keys=True))
+    workflow = _workflows.get(key)
+    if workflow is None:
+        workflow = _workflows[key] = Workflow.from_mapping(definition.definition)
+    return workflow
+
+
+def access_code(application: Application) -> str:
+    """The secret for the public status check. Derived from the number with the server's
+    key, so a retried submission gets the same code and nothing secret is stored."""
+    digest = salted_hmac("onestop.access-code", application.number).hexdigest()
+    return "".join(NUMBER_ALPHABET[int(digest[i : i + 2], 16) % 32] for i in range(0, 16, 2))
+
+
+def access_code_matches(application: Application, code: str) -> bool:
+    return constant_time_compare(access_code(application), code.strip().upper())
+
+
+def clock_of(application: Application) -> Clock:
+    """The application's clock: its standard's deadline from submission on the country's
+    calendar, with every stop and restart recorded in its events."""
+    pauses: list[Pause] = []
+    stopped_at: dt.datetime | None = None
+    for event in application.events.filter(clock__in=["stop", "resume"]).order_by("at", "pk"):
+        if event.clock == "stop":
+            stopped_at = event.at
+        elif stopped_at is not None:
+            pauses.append(Pause(stopped_at, event.at))
+            stopped_at = None
+    if stopped_at is not None:
+        pauses.append(Pause(stopped_at, None))
+    return Clock(
+        calendar=calendar_for(application.country),
+        started_at=application.submitted_at,
+        value=application.standard.deadline_value,
+        unit=application.standard.deadline_unit,  # type: ignore[arg-type]
+        pauses=tuple(pauses),
+    )
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def _form_problems(schema: dict[str, Any], form: Any) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if not isinstance(form, dict):
+        return {"form": ["must be an object of fields"]}
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for error in validator.iter_errors(form):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required":
+            missing = [name for name in error.validator_value if name not in error.instance]
+            for name in missing:
+                problems.setdefault(".".join(["form", *path, name]), []).append(
+                    "this field is required"
+                )
+            continue
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(schema.get("properties", {})))
+            for name in extra:
+                problems.setdefault(".".join(["form", *path, name]), []).append(
+                    "is not a field of this service's form"
+                )
+            continue
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        problems.setdefault(".".join(["form", *path]), []).append(message)
+    return problems
+
+
+def _document_problems(
+    standard: ServiceStandard,
+    documents: Sequence[UploadedDocument],
+    *,
+    required: bool,
+    also_accepted: Sequence[str] = (),
+) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    expected = {d["code"]: d for d in standard.documents if d.get("source") == "applicant"}
+    accepted = set(expected) | set(also_accepted)
+    limit = settings.ONESTOP_MAX_UPLOAD_BYTES
+    for document in documents:
+        key = f"documents.{document.code}"
+        if document.code not in accepted:
+            problems.setdefault(key, []).append(
+                "is not a document this service asks the applicant for"
+            )
+        if document.content_type not in ALLOWED_CONTENT_TYPES:
+            problems.setdefault(key, []).append("must be a PDF, JPEG or PNG file")
+        if len(document.content) > limit:
+            problems.setdefault(key, []).append(f"is larger than {limit // 1_000_000} MB")
+        if not document.content:
+            problems.setdefault(key, []).append("is empty")
+    if required:
+        given = {d.code for d in documents}
+        for code, spec in expected.items():
+            if spec.get("required", True) and code not in given:
+                problems.setdefault(f"documents.{code}", []).append(
+                    "this document is required"
+                )
+    return problems
+
+
+def _request_hash(service: Service, form: Any, national_id: str) -> str:
+    raw = json.dumps([service.country.code, service.code, form, national_id], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _new_number(country: Country, now: dt.datetime) -> str:
+    token = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
+    return f"{country.code.upper()}-{now:%y%m%d}-{token}"
+
+
+def _store_document(
+    application: Application, document: UploadedDocument, kind: str, user: User | None
+) -> ApplicationDocument:
+    record = ApplicationDocument(
+        application=application,
+        kind=kind,
+        code=document.code,
+        content_type=document.content_type,
+        size=len(document.content),
+        sha256=hashlib.sha256(document.content).hexdigest(),
+        original_name=document.name[:200],
+        uploaded_by=user,
+    )
+    record.file.save(document.code, ContentFile(document.content), save=False)
+    record.save()
+    return record
+
+
+# --- notifications and audit ---------------------------------------------------------
+
+
+def _notify(application: Application, template: str, extra: dict[str, Any] | None = None) -> None:
+    """Tell the citizen, by the address they gave, in the country's first language."""
+    recipient, channel = (
+        (application.applicant_email, "email")
+        if application.applicant_email
+        else (application.applicant_phone, "sms")
+    )
+    if not recipient and application.applicant is not None:
+        recipient, channel = application.applicant.email, "email"
+    if not recipient:
+        return
+    country = application.country
+    standard = application.standard
+    try:
+        enqueue(
+            channel=channel,
+            recipient=recipient,
+            template=template,
+            language=country.languages[0],
+            context={
+                "number": application.number,
+                "service": standard.name,
+                "agency": application.agency.name,
+                "deadline": application.deadline_at.isoformat(),
+                "state": application.state,
+                "status_url": f"/status/{application.number}/",
+                "languages": country.languages,
+                **(extra or {}),
+            },
+            subject_type="application",
+            subject_id=application.number,
+        )
+    except NotificationError:
+        # An address the outbox cannot take (say, a malformed phone) must not lose the
+        # application; the cabinet and the status page still show every change.
+        return
+
+
+def _actor(user: User | None) -> tuple[str, str]:
+    return (user.username, user.role) if user is not None else (SYSTEM, SYSTEM)
+
+
+def _record_event(
+    application: Application,
+    *,
+    action: str,
+    from_state: str,
+    to_state: str,
+    user: User | None,
+    role: str,
+    now: dt.datetime,
+    clock: str = "",
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> ApplicationEvent:
+    event = ApplicationEvent.objects.create(
+        application=application,
+        at=now,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor=user,
+        actor_role=role,
+        clock=clock,
+        comment=comment,
+        data=data or {},
+    )
+    username, _ = _actor(user)
+    audit(
+        actor_username=username,
+        actor_role=role,
+        action=f"application.{action}",
+        subject_type="application",
+        subject_id=application.number,
+        data={
+            "event": event.pk,
+            "from": from_state,
+            "to": to_state,
+            "at": now.isoformat(),
+            "clock": clock,
+            **({"details": data} if data else {}),
+        },
+    )
+    return event
+
+
+# --- submit --------------------------------------------------------------------------
+
+
+def submit(
+    *,
+    service: Service,
+    form_data: Any,
+    channel: str,
+    national_id: str,
+    applicant: User | None = None,
+    submitted_by: User | None = None,
+    applicant_name: str = "",
+    phone: str = "",
+    email: str = "",
+    region: Region | None = None,
+    centre: Centre | None = None,
+    documents: Sequence[UploadedDocument] = (),
+    idempotency_key: str | None = None,
+    bundle: Bundle | None = None,
+    started_by: Application | None = None,
+    now: dt.datetime | None = None,
+) -> Submission:
+    """Submit an application for `service` under the standard in force now.
+
+    Validates the form against the standard's e-form and the documents against its list
+    (every problem at once: SubmissionInvalid), charges the fee through the payment
+    provider, computes the deadline on the country calendar, routes it to the provider's
+    unit for `region`, and writes the application, its first event, the audit entry and
+    the notification in one transaction. With `idempotency_key`, a retry by the same
+    submitter returns the first application (created=False); the same key with a
+    different request is a Conflict.
+    """
+    now = now or timezone.now()
+    if idempotency_key is not None:
+        previous = _previous_submission(service, form_data, national_id, submitted_by,
+                                        idempotency_key)
+        if previous is not None:
+            return previous
+
+    calendar = calendar_for(service.country)
+    today = now.astimezone(calendar.zone).date()
+    standard = service.versions.filter(valid_from__lte=today).order_by("-valid_from").first()
+    if standard is None:
+        raise NotFound(f"service {service.code} has no standard in force today")
+
+    problems: dict[str, list[str]] = {}
+    if channel not in CHANNEL_OFFERED_AS:
+        problems["channel"] = [f"unknown channel {channel!r}"]
+    elif not CHANNEL_OFFERED_AS[channel] & set(standard.channels):
+        problems["channel"] = [f"this service is not offered through the {channel} channel"]
+    national_id = (national_id or "").strip()
+    if not national_id.isalnum() or not 6 <= len(national_id) <= 32:
+        problems["national_id"] = ["a national identification number of 6-32 letters or digits"]
+    problems.update(_form_problems(standard.eform or {}, form_data))
+    problems.update(
+        _document_problems(standard, documents, required=channel != "proactive")
+    )
+    if problems:
+        raise SubmissionInvalid(problems)
+
+    workflow = workflow_of(service)
+    try:
+        with transaction.atomic():
+            application = _create(
+                service=service, standard=standard, workflow=workflow, form_data=form_data,
+                channel=channel, national_id=national_id, applicant=applicant,
+                submitted_by=submitted_by, applicant_name=applicant_name, phone=phone,
+                email=email, region=region, centre=centre, documents=documents,
+                idempotency_key=idempotency_key, bundle=bundle, started_by=started_by,
+                now=now,
+            )
+    except IntegrityError:
+        # Two retries with one key raced: the other one committed first.
+        if idempotency_key is None:
+            raise
+        previous = _previous_submission(service, form_data, national_id, submitted_by,
+                                        idempotency_key)
+        if previous is None:
+            raise
+        return previous
+    return Submission(application=application, access_code=access_code(application),
+                      created=True)
+
+
+def _previous_submission(
+    service: Service, form_data: Any, national_id: str, submitted_by: User | None, key: str
+) -> Submission | None:
+    previous = Application.objects.filter(
+        submitted_by=submitted_by, idempotency_key=key
+    ).first()
+    if previous is None:
+        return None
+    if previous.request_hash != _request_hash(service, form_data, (national_id or "").strip()):
+        raise Conflict("this Idempotency-Key was already used for a different submission")
+    return Submission(application=previous, access_code=access_code(previous), created=False)
+
+
+def _create(
+    *,
+    service: Service,
+    standard: ServiceStandard,
+    workflow: Workflow,
+    form_data: dict[str, Any],
+    channel: str,
+    national_id: str,
+    applicant: User | None,
+    submitted_by: User | None,
+    applicant_name: str,
+    phone: str,
+    email: str,
+    region: Region | None,
+    centre: Centre | None,
+    documents: Sequence[UploadedDocument],
+    idempotency_key: str | None,
+    bundle: Bundle | None,
+    started_by: Application | None,
+    now: dt.datetime,
+) -> Application:
+    if region is None and centre is not None:
+        region = centre.region
+    if applicant is None:
+        applicant = User.objects.filter(role=Role.CITIZEN, national_id=national_id).first()
+    calendar = calendar_for(service.country)
+    application = Application(
+        country=service.country,
+        service=service,
+        standard=standard,
+        workflow=workflow.code,
+        state=workflow.initial,
+        channel=channel,
+        applicant=applicant,
+        applicant_national_id=national_id,
+        applicant_name=applicant_name[:200],
+        applicant_phone=phone[:32],
+        applicant_email=email[:254],
+        form_data=form_data,
+        submitted_by=submitted_by,
+        centre=centre,
+        region=region,
+        agency=route(service, region),
+        submitted_at=now,
+        deadline_at=calendar.deadline(now, standard.deadline_value, standard.deadline_unit),
+        fee_amount=standard.fee_amount,
+        bundle=bundle,
+        started_by=started_by,
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(service, form_data, national_id) if idempotency_key else "",
+    )
+    for _ in range(5):
+        application.number = _new_number(service.country, now)
+        try:
+            with transaction.atomic():
+                application.save()
+            break
+        except IntegrityError:
+            if Application.objects.filter(number=application.number).exists():
+                application.pk = None
+                continue
+            raise
+    for document in documents:
+        _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, submitted_by)
+    if standard.fee_amount > 0 and channel != "proactive":
+        charge = payments.provider().charge(
+            amount=standard.fee_amount,
+            currency=service.country.currency,
+            description=f"{service.code} {application.number}",
+        )
+        Payment.objects.create(
+            application=application, provider=charge.provider, reference=charge.reference,
+            amount=standard.fee_amount, currency=service.country.currency,
+            status=Payment.Status.PAID, paid_at=now,
+        )
+    role = submitted_by.role if submitted_by is not None else SYSTEM
+    _record_event(
+        application, action="submit", from_state="", to_state=workflow.initial,
+        user=submitted_by, role=role, now=now,
+        data={"channel": channel, "standard_from": standard.valid_from.isoformat(),
+              "documents": sorted(d.code for d in documents)},
+    )
+    _notify(application, "application_submitted")
+    _advance_automatically(application, workflow, now)
+    return application
+
+
+# --- act -----------------------------------------------------------------------------
+
+
+def role_on(user: User, application: Application) -> str:
+    """The workflow role `user` acts in on this application, or Forbidden."""
+    if user.role == Role.CITIZEN:
+        if application.applicant_id != user.pk:
+            raise NotFound("no such application")
+        return Role.CITIZEN.value
+    if user.role in AGENCY_ROLES:
+        if application.agency_id not in agency_subtree_ids([user.agency_id or 0]):
+            raise NotFound("no such application")
+        return str(user.role)
+    if user.role == Role.OPERATOR:
+        # any centre serves any citizen: an operator may act where the workflow lets them
+        return Role.OPERATOR.value
+    raise Forbidden(f"a {user.role} reads applications but does not act on them")
+
+
+def act(
+    *,
+    application: Application,
+    user: User | None,
+    action: str,
+    comment: str = "",
+    ground: str = "",
+    requested_documents: Sequence[str] = (),
+    agency_code: str = "",
+    documents: Sequence[UploadedDocument] = (),
+    result_document: UploadedDocument | None = None,
+    now: dt.datetime | None = None,
+) -> Application:
+    """Take a workflow action on an application, as `user` (None: the system).
+
+    The workflow decides whether this role may take this action in this state
+    (Forbidden with the reason otherwise) and what follows; the clock stops or runs
+    again with it; the event, the audit entry and the notification commit together.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        role = role_on(user, locked) if user is not None else SYSTEM
+        workflow = workflow_of(locked)
+        provided = {
+            name
+            for name, value in (
+                ("comment", comment.strip()),
+                ("ground", ground),
+                ("requested_documents", list(requested_documents)),
+                ("agency", agency_code),
+                ("documents", list(documents)),
+                ("result_document", result_document),
+            )
+            if value
+        }
+        try:
+            transition = workflow.decide(locked.state, action, role, provided)
+        except NotPermitted as exc:
+            raise Forbidden(str(exc)) from None
+        except MissingInput as exc:
+            raise SubmissionInvalid(
+                {name: ["required for this action"] for name in exc.missing}
+            ) from None
+        data = _check_inputs(locked, transition, ground, requested_documents, agency_code,
+                             documents)
+        _apply(locked, workflow, transition, user=user, role=role, now=now, comment=comment,
+               ground=ground, data=data, documents=documents, result_document=result_document)
+        _advance_automatically(locked, workflow, now)
+    application.refresh_from_db()
+    return application
+
+
+def _check_inputs(
+    application: Application,
+    transition: Transition,
+    ground: str,
+    requested_documents: Sequence[str],
+    agency_code: str,
+    documents: Sequence[UploadedDocument],
+) -> dict[str, Any]:
+    problems: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
+    if ground:
+        grounds = {g["code"] for g in application.standard.refusal_grounds}
+        if ground not in grounds:
+            problems["ground"] = [
+                "not a ground for refusal in this service's standard"
+                + (f" (grounds: {', '.join(sorted(grounds))})" if grounds else "")
+            ]
+        data["ground"] = ground
+    if requested_documents:
+        data["requested_documents"] = list(requested_documents)
+    if agency_code:
+        other = Agency.objects.filter(country=application.country, code=agency_code).first()
+        if other is None:
+            problems["agency"] = [f"no agency {agency_code!r} in this country"]
+        elif other.pk == application.agency_id:
+            problems["agency"] = ["an inter-agency request goes to another agency"]
+        data["agency"] = agency_code
+    if documents:
+        # what the officer asked for when the clock stopped is accepted too
+        last_request = (
+            application.events.filter(clock="stop").order_by("-at", "-pk").first()
+        )
+        asked = last_request.data.get("requested_documents", []) if last_request else []
+        problems.update(
+            _document_problems(application.standard, documents, required=False,
+                               also_accepted=asked)
+        )
+        data["documents"] = sorted(d.code for d in documents)
+    if problems:
+        raise SubmissionInvalid(problems)
+    return data
+
+
+def _apply(
+    application: Application,
+    workflow: Workflow,
+    transition: Transition,
+    *,
+    user: User | None,
+    role: str,
+    now: dt.datetime,
+    comment: str = "",
+    ground: str = "",
+    data: dict[str, Any] | None = None,
+    documents: Sequence[UploadedDocument] = (),
+    result_document: UploadedDocument | None = None,
+) -> None:
+    source = application.state
+    clock = {ClockEffect.STOP: "stop", ClockEffect.RESUME: "resume"}.get(transition.clock, "")
+    application.state = transition.target.code
+    for document in documents:
+        _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, user)
+    if result_document is not None:
+        _store_document(application, result_document, ApplicationDocument.Kind.RESULT, user)
+    _record_event(
+        application, action=transition.action.code, from_state=source,
+        to_state=application.state, user=user, role=role, now=now, clock=clock,
+        comment=comment.strip(), data=data,
+    )
+    update = ["state"]
+    if clock:
+        running = clock_of(application)
+        application.clock_stopped_at = now if clock == "stop" else None
+        application.stopped_seconds = int(running.stopped_time(now).total_seconds())
+        application.deadline_at = running.deadline_at(now)
+        update += ["clock_stopped_at", "stopped_seconds", "deadline_at"]
+    if transition.terminal:
+        application.completed_at = now
+        application.outcome = str(transition.outcome)
+        update += ["completed_at", "outcome"]
+        if transition.outcome == "refused":
+            application.refusal_ground = ground
+            application.refusal_reason = comment.strip()
+            update += ["refusal_ground", "refusal_reason"]
+    application.save(update_fields=update)
+    template = {
+        "stop": "documents_requested",
+    }.get(clock) or {
+        "issued": "result_issued",
+        "refused": "application_refused",
+    }.get(str(transition.outcome or ""))
+    if template is None and application.state == "approved":
+        template = "application_approved"
+    if template:
+        _notify(application, template, {"comment": comment.strip()})
+    if transition.outcome == "issued":
+        _notify(application, "rate_service")
+
+
+def _advance_automatically(application: Application, workflow: Workflow, now: dt.datetime) -> None:
+    """Take the steps only the system takes and that need no input (an instant service
+    issues its result at once)."""
+    for _ in range(10):
+        automatic = [
+            a for a in workflow.actions_from(application.state)
+            if a.roles == frozenset({SYSTEM}) and not a.requires
+        ]
+        if len(automatic) != 1:
+            return
+        transition = workflow.decide(application.state, automatic[0].code, SYSTEM)
+        _apply(application, workflow, transition, user=None, role=SYSTEM, now=now)
+
+
+# --- assignment ----------------------------------------------------------------------
+
+
+def assign(*, application: Application, user: User, assignee: User | None,
+           now: dt.datetime | None = None) -> Application:
+    """Assign an open application to an officer of its agency. A supervisor assigns and
+    reassigns within their agency; an officer may take an unassigned one for themselves."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        role_on(user, locked)
+        if not locked.is_open:
+            raise Conflict("a completed application is not assigned")
+        scope = agency_subtree_ids([user.agency_id or 0])
+        if assignee is not None and (
+            assignee.role not in AGENCY_ROLES or assignee.agency_id not in scope
+        ):
+            raise Forbidden("the assignee must be an officer of your agency")
+        if user.role == Role.OFFICER and not (
+            assignee == user and locked.assigned_to_id in (None, user.pk)
+        ):
+            raise Forbidden("an officer may only take an unassigned application; "
+                            "a supervisor reassigns")
+        if user.role not in AGENCY_ROLES:
+            raise Forbidden("only the agency's officers and supervisors assign")
+        previous = locked.assigned_to.username if locked.assigned_to else ""
+        locked.assigned_to = assignee
+        locked.save(update_fields=["assigned_to"])
+        _record_event(
+            locked, action="assign", from_state=locked.state, to_state=locked.state,
+            user=user, role=user.role, now=now,
+            data={"from": previous, "to": assignee.username if assignee else ""},
+        )
+    application.refresh_from_db()
+    return application
+
+
+# --- bundles and proactive services -----------------------------------------------------
+
+
+@transaction.atomic
+def submit_bundle(
+    *,
+    life_situation: LifeSituation,
+    applicant: User,
+    national_id: str,
+    forms: dict[str, Any],
+    channel: str,
+    submitted_by: User | None = None,
+    email: str = "",
+    phone: str = "",
+    documents: dict[str, Sequence[UploadedDocument]] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Bundle, list[Submission]]:
+    """Several services of one life situation from one application: all or none."""
+    now = now or timezone.now()
+    if not forms:
+        raise SubmissionInvalid({"services": ["choose at least one service"]})
+    services = {
+        s.code: s for s in Service.objects.filter(
+            country=life_situation.country, code__in=list(forms),
+            life_situations=life_situation,
+        ).select_related("country", "provider")
+    }
+    unknown = sorted(set(forms) - set(services))
+    if unknown:
+        raise SubmissionInvalid(
+            {f"services.{code}": ["not a service of this life situation"] for code in unknown}
+        )
+    bundle = Bundle.objects.create(
+        number=_new_number(life_situation.country, now).replace("-", "-B", 1),
+        country=life_situation.country, life_situation=life_situation, applicant=applicant,
+        created_at=now,
+    )
+    submissions: list[Submission] = []
+    problems: dict[str, list[str]] = {}
+    for code, form in forms.items():
+        try:
+            submissions.append(submit(
+                service=services[code], form_data=form, channel=channel,
+                national_id=national_id, applicant=applicant,
+                submitted_by=submitted_by or applicant, email=email, phone=phone,
+                documents=(documents or {}).get(code, ()), bundle=bundle, now=now,
+            ))
+        except SubmissionInvalid as exc:
+            for field, messages in exc.problems.items():
+                problems[f"{code}.{field}"] = messages
+    if problems:
+        raise SubmissionInvalid(problems)
+    return bundle, submissions
