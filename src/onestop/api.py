@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from onestop import __version__
 from onestop.accounts.api import router as auth_router
+from onestop.applications.api import router as applications_router
 from onestop.catalogue.api import router as catalogue_router
 
 api = NinjaAPI(
@@ -48,3 +49,4 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/auth", auth_router)
 api.add_router("/", catalogue_router)
+api.add_router("/", applications_router)

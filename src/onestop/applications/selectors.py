@@ -1,0 +1,90 @@
+"""Reads of applications, always through what the user may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from onestop.accounts.models import User
+from onestop.accounts.roles import AGENCY_ROLES, Role
+from onestop.applications.errors import NotFound
+from onestop.applications.models import Application, ApplicationDocument
+from onestop.catalogue.selectors import agency_subtree_ids
+
+READ_ALL_ROLES = frozenset({Role.CONTROLLER, Role.ANALYST, Role.ADMIN})
+
+
+def visible(user: User) -> QuerySet[Application]:
+    """The applications `user` may see: a citizen their own; agency staff their agency's
+    (with its units); an operator those taken at their centre; control, analysis and
+    admins all."""
+    applications = Application.objects.select_related(
+        "service", "standard", "agency", "country", "assigned_to", "centre"
+    )
+    if user.role == Role.CITIZEN:
+        return applications.filter(applicant=user)
+    if user.role in AGENCY_ROLES:
+        return applications.filter(agency_id__in=agency_subtree_ids([user.agency_id or 0]))
+    if user.role == Role.OPERATOR and user.centre_id is not None:
+        return applications.filter(centre_id=user.centre_id)
+    if user.role in READ_ALL_ROLES:
+        return applications
+    return applications.none()
+
+
+def get_visible(user: User, number: str) -> Application:
+    """One application by number, or NotFound: also when it exists but is not the user's
+    (an operator may open any by number: results are collected at any centre)."""
+    queryset = visible(user)
+    if user.role == Role.OPERATOR:
+        queryset = Application.objects.select_related(
+            "service", "standard", "agency", "country", "assigned_to", "centre"
+        )
+    application = queryset.filter(number=number).first()
+    if application is None:
+        raise NotFound(f"no application {number}")
+    return application
+
+
+def get_public(number: str) -> Application | None:
+    return (
+        Application.objects.select_related("service", "standard", "agency", "country")
+        .filter(number=number)
+        .first()
+    )
+
+
+def inbox(
+    user: User,
+    *,
+    service: str | None = None,
+    state: str | None = None,
+    overdue: bool | None = None,
+    mine: bool = False,
+    now: dt.datetime | None = None,
+) -> QuerySet[Application]:
+    """The open applications of the user's agency, the least time left first."""
+    now = now or timezone.now()
+    applications = visible(user).filter(outcome="")
+    if service:
+        applications = applications.filter(service__code=service)
+    if state:
+        applications = applications.filter(state=state)
+    if overdue is True:
+        applications = applications.filter(deadline_at__lt=now, clock_stopped_at__isnull=True)
+    elif overdue is False:
+        applications = applications.filter(
+            Q(deadline_at__gte=now) | Q(clock_stopped_at__isnull=False)
+        )
+    if mine:
+        applications = applications.filter(assigned_to=user)
+    return applications.order_by("deadline_at", "pk")
+
+
+def document(application: Application, document_id: int) -> ApplicationDocument:
+    found = application.documents.filter(pk=document_id).first()
+    if found is None:
+        raise NotFound("no such document")
+    return found

@@ -1,0 +1,62 @@
+"""Reads of the audit trail: the head, a subject's entries, and verification of the chain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from django.db.models import QuerySet
+
+from onestop.audit import chain
+from onestop.audit.chain import Head, Record, Verdict
+from onestop.audit.models import AuditEntry
+
+CHUNK_SIZE = 5000
+
+
+def head() -> Head:
+    """The last entry's sequence and hash; `0:000…0` (the genesis) for an empty chain."""
+    row = AuditEntry.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    return chain.GENESIS if row is None else Head(*row)
+
+
+def entries_about(subject_type: str, subject_id: str) -> QuerySet[AuditEntry]:
+    """A subject's entries, oldest first."""
+    return AuditEntry.objects.filter(
+        subject_type=subject_type, subject_id=subject_id
+    ).order_by("sequence")
+
+
+def records(*, chunk_size: int = CHUNK_SIZE) -> Iterator[Record]:
+    """Every entry in sequence order, streamed `chunk_size` rows at a time (a server-side
+    cursor on PostgreSQL), as plain records: a chain of millions never sits in memory.
+    One query, so the walk sees one consistent snapshot while appends go on."""
+    rows = (
+        AuditEntry.objects.order_by("sequence")
+        .values_list(*chain.FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+    return map(Record._make, rows)
+
+
+def verify_chain(
+    *,
+    expected_head: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    every: int = 100_000,
+    chunk_size: int = CHUNK_SIZE,
+) -> Verdict:
+    """Walk the stored chain (see `chain.verify`); `progress(n)` is called every `every`
+    entries read."""
+    stream = records(chunk_size=chunk_size)
+    if progress is not None:
+        stream = _counted(stream, progress, every)
+    return chain.verify(stream, expected_head=expected_head)
+
+
+def _counted(
+    stream: Iterator[Record], progress: Callable[[int], None], every: int
+) -> Iterator[Record]:
+    for count, record in enumerate(stream, start=1):
+        yield record
+        if count % every == 0:
+            progress(count)

@@ -1,0 +1,105 @@
+"""Message templates per language: `notifications/<template>.<language>.txt`, first line
+the subject, the rest the body.
+
+A message asks for one language; when its template is missing in that language the
+next one is taken from the pack's language order (`context["languages"]`), then Russian,
+then English. Templates are plain text: nothing is HTML-escaped.
+
+The context the shipped templates read: `number` (the application number), `service`,
+`agency`, `deadline` (already formatted for the reader), `status_url`; and where they
+apply `documents` (a list of what is missing), `reason` (of a refusal), `rate_url`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.template import Context, Engine, TemplateDoesNotExist
+from django.template.base import Template
+
+LAST_RESORT_LANGUAGES = ("ru", "en")
+_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})?$")
+
+
+class TemplateMissingError(LookupError):
+    """No language of the fallback order has this template."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    language: str
+
+
+@cache
+def _engine() -> Engine:
+    # Our own engine rather than the site's: the same app template folders, but plain
+    # text with autoescape off (an apostrophe in an Uzbek name must not become &#x27;).
+    return Engine(app_dirs=True, autoescape=False)
+
+
+def is_template_code(template: str) -> bool:
+    return bool(_CODE.match(template))
+
+
+def is_language_code(language: str) -> bool:
+    return bool(_LANGUAGE.match(language))
+
+
+def language_order(language: str, fallbacks: Iterable[str] = ()) -> list[str]:
+    """`language`, its base language, the fallbacks, then Russian and English; no repeats."""
+    base = language.split("-")[0]
+    order: list[str] = []
+    for code in (language, base, *fallbacks, *LAST_RESORT_LANGUAGES):
+        if isinstance(code, str) and is_language_code(code) and code not in order:
+            order.append(code)
+    return order
+
+
+def _find(template: str, languages: Iterable[str]) -> tuple[Template, str]:
+    if not is_template_code(template):
+        raise TemplateMissingError(f"{template!r} is not a template code")
+    tried = []
+    for language in languages:
+        tried.append(language)
+        try:
+            return _engine().get_template(f"notifications/{template}.{language}.txt"), language
+        except TemplateDoesNotExist:
+            continue
+    raise TemplateMissingError(f"no template {template!r} in {', '.join(tried)}")
+
+
+def template_exists(template: str) -> bool:
+    """True when `template` exists in at least one of the site's languages."""
+    codes = [code for code, _ in settings.LANGUAGES]
+    try:
+        _find(template, language_order(codes[0], codes[1:]))
+    except TemplateMissingError:
+        return False
+    return True
+
+
+def render(*, template: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    """The subject and body of `template` in `language` or the first fallback that has it.
+
+    Raises TemplateMissingError when no language in the order has the template.
+    """
+    fallbacks = context.get("languages") or ()
+    found, used = _find(template, language_order(language, fallbacks))
+    text = found.render(Context(dict(context), autoescape=False))
+    subject, _, body = text.strip().partition("\n")
+    return Rendered(subject=" ".join(subject.split()), body=_tidy(body), language=used)
+
+
+def _tidy(body: str) -> str:
+    # Optional parts ({% if %}) leave empty lines behind: keep at most one in a row.
+    lines = [line.rstrip() for line in body.strip().splitlines()]
+    kept = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
+    return "\n".join(kept) + "\n"

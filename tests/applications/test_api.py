@@ -1,0 +1,168 @@
+"""The lifecycle over the API, the authorisation matrix, and the public status check."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from onestop.accounts.models import User
+from onestop.applications.models import Application
+from onestop.catalogue.models import Country
+
+PDF = {"code": "id_card", "filename": "id.pdf", "content_type": "application/pdf",
+       "content_base64": base64.b64encode(b"%PDF-1.4 a scan").decode()}
+
+
+@pytest.fixture(autouse=True)
+def _country(settings, mini_country: Country) -> None:  # type: ignore[no-untyped-def]
+    settings.ONESTOP_COUNTRY = "zz"
+
+
+@pytest.fixture
+def citizen(make_user: Callable[..., User]) -> User:
+    return make_user("citizen", national_id="900101300011")
+
+
+def post(client: Client, path: str, body: object, **headers: str) -> object:
+    return client.post(path, body, content_type="application/json", **headers)
+
+
+def test_citizen_submits_officer_requests_citizen_answers_officer_approves(
+    citizen: User, make_user: Callable[..., User], api_client: Callable[[User | None], Client],
+) -> None:
+    me = api_client(citizen)
+    officer = api_client(make_user("officer", agency_code="MJ-ZAGS", country_code="zz"))
+    created = post(me, "/api/v1/applications",
+                   {"service": "01010001", "form": {"child_name": "Aruzhan"}},
+                   HTTP_IDEMPOTENCY_KEY="first-try")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    number, code = body["number"], body["access_code"]
+    assert body["state"] == "submitted"
+    assert body["actions"] == ["withdraw"]
+    retry = post(me, "/api/v1/applications",
+                 {"service": "01010001", "form": {"child_name": "Aruzhan"}},
+                 HTTP_IDEMPOTENCY_KEY="first-try")
+    assert retry.status_code == 200
+    assert (retry.json()["number"], retry.json()["access_code"]) == (number, code)
+    assert Application.objects.count() == 1
+
+    inbox = officer.get("/api/v1/inbox").json()
+    assert [item["number"] for item in inbox["items"]] == [number]
+    accepted = post(officer, f"/api/v1/applications/{number}/actions", {"action": "accept"})
+    assert accepted.json()["actions"] == ["request_documents", "approve", "refuse"]
+    stopped = post(officer, f"/api/v1/applications/{number}/actions", {
+        "action": "request_documents", "comment": "Upload your ID card",
+        "requested_documents": ["id_card"]})
+    assert stopped.json()["clock_running"] is False
+    answered = post(me, f"/api/v1/applications/{number}/actions",
+                    {"action": "provide_documents", "documents": [PDF]})
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["clock_running"] is True
+    result = {**PDF, "code": "birth_certificate", "filename": "certificate.pdf"}
+    approved = post(officer, f"/api/v1/applications/{number}/actions",
+                    {"action": "approve", "result_document": result})
+    issued = post(officer, f"/api/v1/applications/{number}/actions", {"action": "issue"})
+    assert approved.status_code == issued.status_code == 200
+    final = me.get(f"/api/v1/applications/{number}").json()
+    assert (final["state"], final["outcome"]) == ("issued", "issued")
+    result_doc = next(d for d in final["documents"] if d["kind"] == "result")
+    download = me.get(f"/api/v1/applications/{number}/documents/{result_doc['id']}")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 a scan"
+    history = me.get(f"/api/v1/applications/{number}/events").json()
+    assert [e["action"] for e in history] == [
+        "submit", "accept", "request_documents", "provide_documents", "approve", "issue"]
+    public = Client().get(f"/api/v1/public/applications/{number}", {"code": code})
+    assert public.json()["state"] == "issued"
+    assert "900101300011" not in public.content.decode()
+
+
+def test_operator_submits_at_the_counter(
+    make_user: Callable[..., User], api_client: Callable[[User | None], Client]
+) -> None:
+    operator = api_client(make_user("operator", centre_code="AST-01", country_code="zz"))
+    missing = post(operator, "/api/v1/applications",
+                   {"service": "01010001", "form": {"child_name": "A"}})
+    assert missing.status_code == 422
+    assert "national_id" in missing.json()["detail"]
+    created = post(operator, "/api/v1/applications", {
+        "service": "01010001", "form": {"child_name": "A"}, "national_id": "850505400022",
+        "applicant_name": "Dana Seitkali", "phone": "+77010000000"})
+    assert created.status_code == 201, created.content
+    application = Application.objects.get(number=created.json()["number"])
+    assert (application.channel, application.centre.code) == ("centre", "AST-01")
+    assert application.region.code == "AST"
+
+
+def test_authorisation_matrix(
+    citizen: User, make_user: Callable[..., User], api_client: Callable[[User | None], Client],
+) -> None:
+    number = post(api_client(citizen), "/api/v1/applications",
+                  {"service": "01010001", "form": {"child_name": "A"}}).json()["number"]
+    stranger = api_client(make_user("citizen", national_id="111111111111"))
+    other_agency = api_client(make_user("officer", agency_code="MLSP", country_code="zz"))
+    own_officer = api_client(make_user("officer", agency_code="MJ-ZAGS", country_code="zz"))
+    controller = api_client(make_user("controller"))
+    assert stranger.get(f"/api/v1/applications/{number}").status_code == 404
+    assert other_agency.get(f"/api/v1/applications/{number}").status_code == 404
+    assert own_officer.get(f"/api/v1/applications/{number}").status_code == 200
+    assert controller.get(f"/api/v1/applications/{number}").status_code == 200
+    refused = post(controller, f"/api/v1/applications/{number}/actions", {"action": "accept"})
+    assert refused.status_code == 403
+    wrong_role = post(api_client(citizen), f"/api/v1/applications/{number}/actions",
+                      {"action": "accept"})
+    assert wrong_role.status_code == 403
+    assert "may not take action 'accept'" in wrong_role.json()["detail"]
+    assert stranger.get("/api/v1/inbox").status_code == 403
+    assert Client().get(f"/api/v1/applications/{number}").status_code == 401
+
+
+def test_supervisor_reassigns_within_the_agency_only(
+    citizen: User, make_user: Callable[..., User], api_client: Callable[[User | None], Client],
+) -> None:
+    number = post(api_client(citizen), "/api/v1/applications",
+                  {"service": "01010001", "form": {"child_name": "A"}}).json()["number"]
+    supervisor = api_client(make_user("supervisor", agency_code="MJ", country_code="zz"))
+    colleague = make_user("officer", agency_code="MJ-ZAGS", country_code="zz")
+    outsider = make_user("officer", agency_code="MLSP", country_code="zz")
+    ok = post(supervisor, f"/api/v1/applications/{number}/assign",
+              {"assignee": colleague.username})
+    assert ok.json()["assigned_to"] == colleague.username
+    no = post(supervisor, f"/api/v1/applications/{number}/assign",
+              {"assignee": outsider.username})
+    assert no.status_code == 403
+    mine = api_client(colleague).get("/api/v1/inbox", {"mine": "true"}).json()
+    assert [i["number"] for i in mine["items"]] == [number]
+
+
+def test_public_status_needs_the_right_code(citizen: User,
+                                            api_client: Callable[[User | None], Client]) -> None:
+    number = post(api_client(citizen), "/api/v1/applications",
+                  {"service": "01010001", "form": {"child_name": "A"}}).json()["number"]
+    wrong = Client().get(f"/api/v1/public/applications/{number}", {"code": "WRONGCODE"})
+    unknown = Client().get("/api/v1/public/applications/ZZ-000000-AAAAAA", {"code": "WRONGCODE"})
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == unknown.json()
+
+
+def test_bad_submissions_list_every_problem(
+    citizen: User, api_client: Callable[[User | None], Client]
+) -> None:
+    me = api_client(citizen)
+    answer = post(me, "/api/v1/applications", {
+        "service": "01010001", "form": {"child_name": 7},
+        "documents": [{**PDF, "code": "nonsense", "content_type": "text/html"}]})
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert "form.child_name" in detail
+    assert "documents.nonsense" in detail
+    assert post(me, "/api/v1/applications", {"service": "99999999", "form": {}}).status_code \
+        == 404
+    bad64 = post(me, "/api/v1/applications", {
+        "service": "01010001", "form": {"child_name": "A"},
+        "documents": [{**PDF, "content_base64": "***"}]})
+    assert bad64.status_code == 422
