@@ -176,4 +176,8 @@ def test_bad_options_and_settings_are_one_clear_line(bare_env: dict[str, str]) -
     setting = run(env, "worker", "--once", ONESTOP_NOTIFY_SMS_CHANNEL="pigeon")
     assert setting.returncode == 2
     assert "ONESTOP_NOTIFY_SMS_CHANNEL must be one of file, http" in setting.stderr
-    assert "Traceback" not in batch.stderr + setting.stderr
+    unmigrated = run(env, "worker", "--once")
+    assert unmigrated.returncode == 1
+    assert "database problem" in unmigrated.stderr
+    assert "onestop migrate" in unmigrated.stderr
+    assert "Traceback" not in batch.stderr + setting.stderr + unmigrated.stderr

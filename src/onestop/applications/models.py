@@ -206,3 +206,53 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+
+
+class Draft(models.Model):
+    """A citizen's unfinished application form, saved to be resumed later."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts"
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    form_data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk} of {self.service}"
+
+
+class ProactiveOffer(models.Model):
+    """A service the state starts by itself after another one's result (a birth record
+    starts the child benefit); the citizen only confirms or declines."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "offered"
+        CONFIRMED = "confirmed", "confirmed"
+        DECLINED = "declined", "declined"
+
+    source = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="offers")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    form_data = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFERED)
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="offer"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "service"], name="one_offer_per_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer of {self.service} after {self.source}"

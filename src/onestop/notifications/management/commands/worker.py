@@ -5,6 +5,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from onestop.notifications import conf
 from onestop.notifications.channels import build_channels
@@ -35,7 +36,12 @@ class Command(BaseCommand):
         if options["sleep"] < 0:
             raise CommandError("--sleep must not be negative")
         config = conf.current()
-        worker = Worker(channels=build_channels(config, echo=self.stdout.write), config=config)
+
+        def echo(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()  # one line per delivery, seen as it happens under a supervisor
+
+        worker = Worker(channels=build_channels(config, echo=echo), config=config)
 
         def stop(signum: int, frame: FrameType | None) -> None:
             worker.request_stop()
@@ -46,6 +52,10 @@ class Command(BaseCommand):
             total = worker.run(
                 batch=options["batch"], sleep=options["sleep"], once=options["once"]
             )
+        except DatabaseError as exc:
+            raise CommandError(
+                f"database problem ({exc}); is it reachable and migrated (`onestop migrate`)?"
+            ) from None
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
