@@ -24,9 +24,9 @@ from onestop.applications.errors import (
     NotFound,
     SubmissionInvalid,
 )
-from onestop.applications.models import Application
+from onestop.applications.models import Application, ProactiveOffer
 from onestop.catalogue.api import resolve_country
-from onestop.catalogue.models import Region
+from onestop.catalogue.models import LifeSituation, Region
 from onestop.catalogue.selectors import service_by_code
 from onestop.core.api_errors import ErrorOut
 from onestop.core.text import localize
@@ -405,3 +405,137 @@ def public_status(request: HttpRequest, number: str, query: Query[PublicQuery]) 
         "clock_running": application.clock_stopped_at is None,
         "completed_at": application.completed_at,
     }
+
+
+class OfferOut(Schema):
+    id: int
+    service: NamedOut
+    source: str = Field(description="the number of the application whose result started it")
+    status: str
+    form: dict[str, Any]
+    application: str | None
+    created_at: dt.datetime
+
+
+def offer_out(offer: ProactiveOffer) -> dict[str, Any]:
+    languages = offer.service.country.languages
+    standard = offer.service.versions.order_by("-valid_from").first()
+    return {
+        "id": offer.pk,
+        "service": {"code": offer.service.code,
+                    "name": localize(standard.name if standard else {}, languages[0],
+                                     languages)},
+        "source": offer.source.number,
+        "status": offer.status,
+        "form": offer.form_data,
+        "application": offer.application.number if offer.application else None,
+        "created_at": offer.created_at,
+    }
+
+
+def citizen_only(request: HttpRequest) -> User:
+    user = auth_user(request)
+    if user.role != Role.CITIZEN:
+        raise HttpError(403, "offers and bundles are a citizen's")
+    return user
+
+
+@router.get("/offers", auth=bearer, response={200: list[OfferOut], 401: ErrorOut, 403: ErrorOut},
+            summary="Proactive services offered to me")
+def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
+    user = citizen_only(request)
+    offers = ProactiveOffer.objects.filter(applicant=user).select_related(
+        "service__country", "source", "application")
+    return [offer_out(o) for o in offers]
+
+
+class ConfirmIn(Schema):
+    form: dict[str, Any] = Field(default_factory=dict,
+                                 description="fields to add to the prefilled form")
+
+
+def _offer(user: User, offer_id: int) -> ProactiveOffer:
+    offer = ProactiveOffer.objects.filter(pk=offer_id, applicant=user).select_related(
+        "service__country", "source").first()
+    if offer is None:
+        raise HttpError(404, "no such offer")
+    return offer
+
+
+@router.post("/offers/{offer_id}/confirm", auth=bearer,
+             response={201: SubmittedOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut,
+                       404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Confirm a proactive service")
+def confirm_offer(
+    request: HttpRequest, offer_id: int, payload: ConfirmIn
+) -> Status[dict[str, Any]]:
+    user = citizen_only(request)
+    try:
+        result = services.confirm_offer(offer=_offer(user, offer_id), user=user,
+                                        form_data=payload.form)
+    except ApplicationError as exc:
+        raise fail(exc) from exc
+    return Status(201, {**application_out(result.application, user),
+                        "access_code": result.access_code})
+
+
+@router.post("/offers/{offer_id}/decline", auth=bearer,
+             response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+             summary="Decline a proactive service")
+def decline_offer(request: HttpRequest, offer_id: int) -> Status[None]:
+    user = citizen_only(request)
+    try:
+        services.decline_offer(offer=_offer(user, offer_id), user=user)
+    except ApplicationError as exc:
+        raise fail(exc) from exc
+    return Status(204, None)
+
+
+class BundleIn(Schema):
+    life_situation: str = Field(min_length=1, max_length=64)
+    country: str | None = Field(default=None, pattern="^[a-z]{2}$")
+    services: dict[str, dict[str, Any]] = Field(
+        min_length=1, max_length=20,
+        description="service code -> its e-form fields; all are submitted or none",
+    )
+    documents: dict[str, list[DocumentIn]] = Field(
+        default_factory=dict, description="service code -> the documents for that service"
+    )
+
+
+class BundleOut(Schema):
+    number: str
+    life_situation: str
+    applications: list[SubmittedOut]
+
+
+@router.post("/bundles", auth=bearer,
+             response={201: BundleOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut,
+                       404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Apply for several services of one life situation at once")
+def submit_bundle(request: HttpRequest, payload: BundleIn) -> Status[dict[str, Any]]:
+    """"One application" for a life situation (e.g. birth of a child): every service is
+    checked first and all are submitted together, or none (422 listing the problems of
+    each, prefixed by the service's code)."""
+    user = citizen_only(request)
+    if not user.national_id:
+        raise HttpError(422, "national_id: your account has no national ID on record")
+    country = resolve_country(payload.country)
+    situation = LifeSituation.objects.filter(country=country, code=payload.life_situation).first()
+    if situation is None:
+        raise HttpError(404, f"no life situation {payload.life_situation!r} in {country.code}")
+    try:
+        bundle, submissions = services.submit_bundle(
+            life_situation=situation, applicant=user, national_id=user.national_id,
+            forms=payload.services, channel="api", email=user.email,
+            documents={code: [d.uploaded() for d in docs]
+                       for code, docs in payload.documents.items()},
+        )
+    except ApplicationError as exc:
+        raise fail(exc) from exc
+    return Status(201, {
+        "number": bundle.number,
+        "life_situation": situation.code,
+        "applications": [{**application_out(s.application, user), "access_code": s.access_code}
+                         for s in submissions],
+    })

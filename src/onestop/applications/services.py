@@ -33,6 +33,7 @@ from onestop.applications.models import (
     ApplicationEvent,
     Bundle,
     Payment,
+    ProactiveOffer,
 )
 from onestop.applications.routing import route
 from onestop.applications.workflow import (
@@ -69,6 +70,8 @@ CHANNEL_OFFERED_AS = {
 }
 ALLOWED_CONTENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
+# In a standard's documents list, the application itself: the e-form is that document.
+FORM_DOCUMENT = "application"
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,11 @@ def _document_problems(
     also_accepted: Sequence[str] = (),
 ) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    expected = {d["code"]: d for d in standard.documents if d.get("source") == "applicant"}
+    expected = {
+        d["code"]: d
+        for d in standard.documents
+        if d.get("source") == "applicant" and d["code"] != FORM_DOCUMENT
+    }
     accepted = set(expected) | set(also_accepted)
     limit = settings.ONESTOP_MAX_UPLOAD_BYTES
     for document in documents:
@@ -672,6 +679,7 @@ def _apply(
         _notify(application, template, {"comment": comment.strip()})
     if transition.outcome == "issued":
         _notify(application, "rate_service")
+        _offer_proactive(application, now)
 
 
 def _advance_automatically(application: Application, workflow: Workflow, now: dt.datetime) -> None:
@@ -778,3 +786,71 @@ def submit_bundle(
     if problems:
         raise SubmissionInvalid(problems)
     return bundle, submissions
+
+
+def _prefill(service: Service, source: Application, on: dt.date) -> dict[str, Any]:
+    """What the state already knows for the new service's form: the fields the issued
+    application shares with it, and the applicant's national ID (once-only principle)."""
+    standard = service.versions.filter(valid_from__lte=on).order_by("-valid_from").first()
+    properties = (standard.eform or {}).get("properties", {}) if standard else {}
+    known = {name: value for name, value in source.form_data.items() if name in properties}
+    for id_field in ("iin", "pinfl", "national_id"):
+        if id_field in properties:  # the applicant's own number, as the state knows it
+            known[id_field] = source.applicant_national_id
+    return known
+
+
+def _offer_proactive(source: Application, now: dt.datetime) -> None:
+    for service in Service.objects.filter(proactive_after=source.service):
+        on = now.astimezone(calendar_for(source.country).zone).date()
+        offer, created = ProactiveOffer.objects.get_or_create(
+            source=source, service=service,
+            defaults={"applicant": source.applicant, "form_data": _prefill(service, source, on),
+                      "created_at": now},
+        )
+        if created:
+            _record_event(
+                source, action="offer_proactive", from_state=source.state,
+                to_state=source.state, user=None, role=SYSTEM, now=now,
+                data={"service": service.code, "offer": offer.pk},
+            )
+            _notify(source, "proactive_offer", {"offered_service": service.code})
+
+
+def confirm_offer(
+    *, offer: ProactiveOffer, user: User, form_data: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> Submission:
+    """The citizen confirms a proactive service: it is submitted with the prefilled form
+    (plus what the citizen adds) on the proactive channel, started by the source."""
+    if offer.applicant_id != user.pk:
+        raise NotFound("no such offer")
+    if offer.status != ProactiveOffer.Status.OFFERED:
+        raise Conflict(f"this offer was already {offer.status}")
+    with transaction.atomic():
+        locked = ProactiveOffer.objects.select_for_update().get(pk=offer.pk)
+        if locked.status != ProactiveOffer.Status.OFFERED:
+            raise Conflict(f"this offer was already {locked.status}")
+        source = locked.source
+        submission = submit(
+            service=locked.service, form_data={**locked.form_data, **(form_data or {})},
+            channel="proactive", national_id=source.applicant_national_id, applicant=user,
+            submitted_by=user, applicant_name=source.applicant_name,
+            phone=source.applicant_phone, email=source.applicant_email,
+            region=source.region, started_by=source, now=now,
+        )
+        locked.status = ProactiveOffer.Status.CONFIRMED
+        locked.application = submission.application
+        locked.decided_at = submission.application.submitted_at
+        locked.save(update_fields=["status", "application", "decided_at"])
+    return submission
+
+
+def decline_offer(*, offer: ProactiveOffer, user: User, now: dt.datetime | None = None) -> None:
+    if offer.applicant_id != user.pk:
+        raise NotFound("no such offer")
+    updated = ProactiveOffer.objects.filter(
+        pk=offer.pk, status=ProactiveOffer.Status.OFFERED
+    ).update(status=ProactiveOffer.Status.DECLINED, decided_at=now or timezone.now())
+    if not updated:
+        raise Conflict("this offer was already decided")

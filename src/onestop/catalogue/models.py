@@ -127,6 +127,10 @@ class Service(models.Model):
     provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="services")
     life_situations = models.ManyToManyField(LifeSituation, related_name="services")
     workflow = models.CharField(max_length=64, default="simple_approval")
+    # A proactive service: the issued result of that service starts this one.
+    proactive_after = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="starts"
+    )
     # Every language of every version's name and description, case-folded, so one
     # word search works the same on SQLite and PostgreSQL.
     search_text = models.TextField(default="", editable=False)

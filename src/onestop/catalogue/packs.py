@@ -231,6 +231,7 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
                     "items": {"type": "string"},
                 },
                 "workflow": {"type": "string"},
+                "proactive_after": {"type": "string", "pattern": r"^\d{8}$"},
                 "versions": {
                     "type": "array",
                     "minItems": 1,
@@ -410,6 +411,7 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
     agency_codes = _codes(pack.agencies)
     situations = _codes(pack.life_situations)
     workflows = _codes(pack.workflows)
+    service_codes = _codes(pack.services)
 
     try:
         ZoneInfo(pack.country["time_zone"])
@@ -449,6 +451,12 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
         if service["provider"] not in agency_codes:
             yield Problem(
                 "services.yaml", label, "provider", f"no agency {service['provider']!r}"
+            )
+        after = service.get("proactive_after")
+        if after is not None and (after == service["code"] or after not in service_codes):
+            yield Problem(
+                "services.yaml", label, "proactive_after",
+                f"{after!r} is not another service of the pack",
             )
         if service.get("workflow", "simple_approval") not in workflows:
             yield Problem(

@@ -197,6 +197,18 @@ def load_pack(pack: Pack) -> LoadReport:
         refresh_search_text(service)
         report.add("services", outcome)
 
+    # proactive links in a second pass: the starting service may come later in the file
+    for item in pack.services:
+        service = Service.objects.get(country=country, code=item["code"])
+        after = item.get("proactive_after")
+        wanted_id = (
+            Service.objects.get(country=country, code=after).pk if after else None
+        )
+        if service.proactive_after_id != wanted_id:
+            service.proactive_after_id = wanted_id
+            service.save(update_fields=["proactive_after"])
+            report.add("proactive links", "updated")
+
     for item in pack.centres:
         _, outcome = _upsert(
             Centre,
