@@ -26,8 +26,7 @@ from onestop.applications.errors import (
 )
 from onestop.applications.models import Application, ProactiveOffer
 from onestop.catalogue.api import resolve_country
-from onestop.catalogue.models import LifeSituation, Region
-from onestop.catalogue.selectors import service_by_code
+from onestop.catalogue.models import LifeSituation, Region, Service
 from onestop.core.api_errors import ErrorOut
 from onestop.core.text import localize
 
@@ -203,7 +202,11 @@ def submit_application(
     else:
         raise HttpError(403, "applications are submitted by citizens or at a centre's counter")
     country = resolve_country(payload.country)
-    service = service_by_code(country, payload.service)
+    service = (
+        Service.objects.select_related("country", "provider")
+        .filter(country=country, code=payload.service)
+        .first()
+    )
     if service is None:
         raise HttpError(404, f"no service {payload.service!r} in the register of {country.code}")
     region = None

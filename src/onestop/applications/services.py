@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,20 +92,23 @@ class Submission:
 
 # --- reading the pieces --------------------------------------------------------------
 
-_workflows: dict[tuple[int, str, str], Workflow] = {}
+# Validated workflows per (country, code), kept for a short while: a pack reload reaches
+# every worker process within WORKFLOW_CACHE_SECONDS without a query per request.
+WORKFLOW_CACHE_SECONDS = 30.0
+_workflows: dict[tuple[int, str], tuple[float, Workflow]] = {}
 
 
 def workflow_of(application_or_service: Application | Service) -> Workflow:
-    """The validated workflow an application (or a service) runs on, cached per process."""
-    country_id = application_or_service.country_id
-    code = application_or_service.workflow
-    definition = WorkflowDefinition.objects.filter(country_id=country_id, code=code).first()
+    """The validated workflow an application (or a service) runs on."""
+    key = (application_or_service.country_id, application_or_service.workflow)
+    cached = _workflows.get(key)
+    if cached is not None and time.monotonic() - cached[0] < WORKFLOW_CACHE_SECONDS:
+        return cached[1]
+    definition = WorkflowDefinition.objects.filter(country_id=key[0], code=key[1]).first()
     if definition is None:
-        raise NotFound(f"workflow {code!r} is not loaded for this country")
-    key = (country_id, code, json.dumps(definition.definition, sort_keys=True))
-    workflow = _workflows.get(key)
-    if workflow is None:
-        workflow = _workflows[key] = Workflow.from_mapping(definition.definition)
+        raise NotFound(f"workflow {key[1]!r} is not loaded for this country")
+    workflow = Workflow.from_mapping(definition.definition)
+    _workflows[key] = (time.monotonic(), workflow)
     return workflow
 
 
@@ -215,7 +219,9 @@ def _request_hash(service: Service, form: Any, national_id: str) -> str:
 
 
 def _new_number(country: Country, now: dt.datetime) -> str:
-    token = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
+    # 8 random characters: 32**8 numbers a day, so a clash is rare enough that the
+    # submission simply retries (see submit), with no lock and no counter row to contend on.
+    token = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
     return f"{country.code.upper()}-{now:%y%m%d}-{token}"
 
 
@@ -387,25 +393,28 @@ def submit(
         raise SubmissionInvalid(problems)
 
     workflow = workflow_of(service)
-    try:
-        with transaction.atomic():
-            application = _create(
-                service=service, standard=standard, workflow=workflow, form_data=form_data,
-                channel=channel, national_id=national_id, applicant=applicant,
-                submitted_by=submitted_by, applicant_name=applicant_name, phone=phone,
-                email=email, region=region, centre=centre, documents=documents,
-                idempotency_key=idempotency_key, bundle=bundle, started_by=started_by,
-                now=now,
-            )
-    except IntegrityError:
-        # Two retries with one key raced: the other one committed first.
-        if idempotency_key is None:
-            raise
-        previous = _previous_submission(service, form_data, national_id, submitted_by,
-                                        idempotency_key)
-        if previous is None:
-            raise
-        return previous
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                application = _create(
+                    service=service, standard=standard, workflow=workflow,
+                    form_data=form_data, channel=channel, national_id=national_id,
+                    applicant=applicant, submitted_by=submitted_by,
+                    applicant_name=applicant_name, phone=phone, email=email, region=region,
+                    centre=centre, documents=documents, idempotency_key=idempotency_key,
+                    bundle=bundle, started_by=started_by, now=now,
+                )
+            break
+        except IntegrityError:
+            # Either two retries with one key raced (the other committed first), or the
+            # random number clashed with an existing one: then try a new number.
+            if idempotency_key is not None:
+                previous = _previous_submission(service, form_data, national_id,
+                                                submitted_by, idempotency_key)
+                if previous is not None:
+                    return previous
+            if attempt == 2:
+                raise
     return Submission(application=application, access_code=access_code(application),
                       created=True)
 
@@ -474,17 +483,8 @@ def _create(
         idempotency_key=idempotency_key,
         request_hash=_request_hash(service, form_data, national_id) if idempotency_key else "",
     )
-    for _ in range(5):
-        application.number = _new_number(service.country, now)
-        try:
-            with transaction.atomic():
-                application.save()
-            break
-        except IntegrityError:
-            if Application.objects.filter(number=application.number).exists():
-                application.pk = None
-                continue
-            raise
+    application.number = _new_number(service.country, now)
+    application.save()
     for document in documents:
         _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, submitted_by)
     if standard.fee_amount > 0 and channel != "proactive":

@@ -1,0 +1,233 @@
+"""Submissions per second through `POST /api/v1/applications` on the production server.
+
+Starts a fresh PostgreSQL database, the Kazakhstan pack and `onestop serve` (gunicorn),
+then drives the API with concurrent clients, each with its own citizen token and a
+keep-alive connection, and prints submissions per second and p50/p99 latency. The limit,
+measured in the same run with the same concurrency, inserts the same rows (application,
+first event, audit entry, outbox message) straight through the database driver, one
+transaction per submission, with the audit chain's lock: the ratio says how much of the
+database's own speed the whole stack keeps. Nothing is asserted; the figures go to
+docs/performance.md.
+
+    .venv/bin/python benchmarks/submit.py [--clients 16] [--seconds 20] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+ONESTOP = str(Path(sys.executable).with_name("onestop"))
+SERVICE = "10220001"  # certificate of (no) criminal record: instant, no uploads
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def run(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([ONESTOP, *args], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        sys.exit(f"onestop {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def prepare(database: str, clients: int) -> tuple[dict[str, str], list[str]]:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    data_dir = ROOT / "var" / "bench"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")}
+    env.update(
+        ONESTOP_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{database}",
+        ONESTOP_DATA_DIR=str(data_dir),
+        ONESTOP_SECRET_KEY="benchmark-only-key",
+        ONESTOP_LOG_LEVEL="WARNING",
+        ONESTOP_COUNTRY="kz",
+    )
+    run(env, "migrate", "--no-input", "-v", "0")
+    run(env, "load-pack", "kz")
+    script = (
+        "from onestop.accounts.services import create_user, issue_token\n"
+        "import json,sys\n"
+        "keys=[]\n"
+        f"for i in range({clients}):\n"
+        "    u=create_user(username=f'bench{i}',password='x',role='citizen',"
+        "national_id=f'9001013{i:05d}',validate=False)\n"
+        "    keys.append(issue_token(user=u)[1])\n"
+        "print(json.dumps(keys))\n"
+    )
+    out = run(env, "shell", "-c", script)
+    return env, json.loads(out.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def client(args: tuple[int, str, float]) -> list[float]:
+    port, token, until = args
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    scan = base64.b64encode(b"%PDF-1.4 " + b"0" * 2000).decode()  # a 2 KB scan
+    body = json.dumps({
+        "service": SERVICE, "country": "kz",
+        "form": {"iin": "900101300011", "purpose": "employment", "format": "electronic"},
+        "documents": [{"code": "id_document", "filename": "id.pdf",
+                       "content_type": "application/pdf", "content_base64": scan}],
+    })
+    latencies = []
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        connection.request("POST", "/api/v1/applications", body=body, headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+            "Idempotency-Key": secrets.token_hex(8)})
+        response = connection.getresponse()
+        response.read()
+        if response.status != 201:
+            raise RuntimeError(f"submission answered {response.status}")
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def driver_client(args: tuple[str, dict[str, dict[str, object]], float]) -> list[float]:
+    """The limit: the same four rows per submission through psycopg, one transaction each."""
+    url, rows, until = args
+    latencies = []
+    with psycopg.connect(url) as conn:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            with conn.transaction():
+                app = dict(rows["applications_application"])
+                app["number"] = "KZ-B-" + secrets.token_hex(6)
+                app["idempotency_key"] = secrets.token_hex(8)
+                app_id = insert(conn, "applications_application", app)
+                event = dict(rows["applications_applicationevent"], application_id=app_id)
+                insert(conn, "applications_applicationevent", event)
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [rows["lock"]["key"]])
+                head = conn.execute(
+                    "SELECT sequence, hash FROM audit_auditentry ORDER BY sequence DESC LIMIT 1"
+                ).fetchone()
+                entry = dict(rows["audit_auditentry"])
+                entry["sequence"] = head[0] + 1
+                entry["prev_hash"] = head[1]
+                entry["hash"] = hashlib.sha256(json.dumps(entry, default=str).encode()).hexdigest()
+                conn.execute(
+                    "INSERT INTO audit_auditentry (%s) VALUES (%s)" % (
+                        ", ".join(entry), ", ".join(["%s"] * len(entry))),
+                    list(entry.values()),
+                )
+                message = dict(rows["notifications_message"])
+                message["idempotency_key"] = secrets.token_hex(16)
+                insert(conn, "notifications_message", message)
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def insert(conn: psycopg.Connection, table: str, row: dict[str, object]) -> int:
+    row = {k: (psycopg.types.json.Jsonb(v) if isinstance(v, dict | list) else v)
+           for k, v in row.items() if k != "id"}
+    query = "INSERT INTO %s (%s) VALUES (%s) RETURNING id" % (
+        table, ", ".join(row), ", ".join(["%s"] * len(row)))
+    return int(conn.execute(query, list(row.values())).fetchone()[0])
+
+
+def template_rows(url: str) -> dict[str, dict[str, object]]:
+    rows: dict[str, dict[str, object]] = {}
+    with psycopg.connect(url) as conn:
+        conn.row_factory = psycopg.rows.dict_row
+        for table, order in [("applications_application", "id"),
+                             ("applications_applicationevent", "id"),
+                             ("notifications_message", "id"),
+                             ("audit_auditentry", "sequence")]:
+            row = conn.execute(f"SELECT * FROM {table} ORDER BY {order} LIMIT 1").fetchone()
+            if row is None:
+                sys.exit(f"no row in {table} to copy: did the API run submit anything?")
+            rows[table] = dict(row)
+    from onestop.audit.services import CHAIN_LOCK_KEY  # noqa: PLC0415
+    rows["lock"] = {"key": CHAIN_LOCK_KEY}
+    return rows
+
+
+def report(name: str, latencies: list[float], seconds: float) -> float:
+    rate = len(latencies) / seconds
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else float("nan")
+    print(f"{name:<34} {rate:8.1f} /s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
+          f"n={len(latencies)}")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--database", default="onestop_bench")
+    options = parser.parse_args()
+
+    env, tokens = prepare(options.database, options.clients)
+    port = free_port()
+    server = subprocess.Popen(
+        [ONESTOP, "serve", "--port", str(port), "--workers", str(options.workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        warm_until = time.perf_counter() + 2
+        with multiprocessing.Pool(options.clients) as pool:
+            pool.map(client, [(port, t, warm_until) for t in tokens])
+            until = time.perf_counter() + options.seconds
+            started = time.perf_counter()
+            results = pool.map(client, [(port, t, until) for t in tokens])
+            elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"machine: {os.cpu_count()} cores; {options.clients} clients, "
+          f"{options.workers} gunicorn workers, {options.seconds:.0f} s, PostgreSQL on the "
+          "same machine")
+    api_rate = report("API (POST /api/v1/applications)", [x for r in results for x in r],
+                      elapsed)
+    url = env["ONESTOP_DATABASE_URL"]
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "onestop.settings"
+    import django  # noqa: PLC0415
+
+    django.setup()
+    rows = template_rows(url)
+    until = time.perf_counter() + options.seconds
+    started = time.perf_counter()
+    with multiprocessing.Pool(options.clients) as pool:
+        limit_results = pool.map(driver_client, [(url, rows, until)] * options.clients)
+    elapsed = time.perf_counter() - started
+    limit_rate = report("limit (same rows via psycopg)", [x for r in limit_results for x in r],
+                        elapsed)
+    print(f"ratio API / limit: {api_rate / limit_rate:.2f}; target 300 /s with p99 < 250 ms")
+
+
+if __name__ == "__main__":
+    main()
