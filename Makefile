@@ -28,7 +28,7 @@ run: install var/secret_key
 	$(BIN)/onestop load-pack $(PACK)
 	$(BIN)/onestop collectstatic --no-input --verbosity 0
 	$(BIN)/onestop demo-accounts --country $(PACK)
-	$(BIN)/onestop serve --host $(HOST) --port $(PORT)
+	$(BIN)/onestop serve --host $(HOST) --port $(PORT) --with-worker
 
 # axe-core (accessibility checks in the browser tests) comes from npm; without npm the
 # browser tests say so and skip, except in CI where they must run.

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "onestop.audit",
     "onestop.notifications",
     "onestop.applications",
+    "onestop.demo",
 ]
 
 MIDDLEWARE = [

@@ -37,6 +37,7 @@ def test_variables_are_read(tmp_path: Path) -> None:
     assert (config.email_channel, config.sms_channel, config.max_attempts) == ("smtp", "http", 3)
     assert config.smtp_tls is False
     assert config.outbox_dir == (tmp_path / "mail").resolve()
+    assert "webhook_secret" not in repr(config)
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ SHIPPED = [
     "application_refused",
     "result_issued",
     "rate_service",
+    "proactive_offer",
 ]
 LANGUAGES = ["kk", "ru", "uz", "en"]
 FULL_CONTEXT: dict[str, Any] = {
@@ -29,6 +30,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "documents": ["Свидетельство о браке", "Справка о рождении"],
     "reason": "Неполный пакет документов",
     "rate_url": "https://onestop.example/rate/KZ-2026-000123",
+    "offered_service": "Единовременное пособие на рождение ребенка",
 }
 
 
@@ -77,6 +79,24 @@ def test_fallback_follows_the_pack_order_then_russian_then_english(
     assert render(template="only_en", language="uz-cyrl", context={}).language == "en"
     with pytest.raises(TemplateMissingError, match="no template 'nowhere' in kk, ru, en"):
         render(template="nowhere", language="kk", context={})
+
+
+def test_localized_values_are_read_in_the_language_of_the_template() -> None:
+    context = {
+        "number": "KZ-2026-000123",
+        "service": {"kk": "Баланың тууын тіркеу", "ru": "Регистрация рождения", "en": "Birth"},
+        "agency": {"ru": "ЗАГС", "en": "Registry office"},
+        "languages": ["kk", "ru", "en"],
+    }
+    rendered = render(template="result_issued", language="kk", context=context)
+    assert "«Баланың тууын тіркеу»" in rendered.body
+    assert "(ЗАГС)" in rendered.body  # no Kazakh name: the next language of the pack
+
+
+def test_a_refusal_shows_the_reason_or_else_the_comment() -> None:
+    context = {"number": "1", "service": "S", "comment": "Нет справки"}
+    rendered = render(template="application_refused", language="ru", context=context)
+    assert "Основание: Нет справки" in rendered.body
 
 
 def test_language_order_has_no_repeats_and_ignores_junk() -> None:

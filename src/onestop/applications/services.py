@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 import time
 from collections.abc import Sequence
@@ -59,6 +60,7 @@ from onestop.centres.models import Centre
 from onestop.core.clock import Clock, Pause
 from onestop.notifications.services import NotificationError, enqueue
 
+logger = logging.getLogger(__name__)
 SYSTEM = "system"
 # Which of a standard's channels a submission channel counts as.
 CHANNEL_OFFERED_AS = {
@@ -259,6 +261,7 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
         return
     country = application.country
     standard = application.standard
+    local_deadline = application.deadline_at.astimezone(calendar_for(country).zone)
     try:
         enqueue(
             channel=channel,
@@ -269,7 +272,7 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
                 "number": application.number,
                 "service": standard.name,
                 "agency": application.agency.name,
-                "deadline": application.deadline_at.isoformat(),
+                "deadline": f"{local_deadline:%d.%m.%Y %H:%M}",
                 "state": application.state,
                 "status_url": f"/status/{application.number}/",
                 "languages": country.languages,
@@ -278,10 +281,12 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
             subject_type="application",
             subject_id=application.number,
         )
-    except NotificationError:
+    except NotificationError as exc:
         # An address the outbox cannot take (say, a malformed phone) must not lose the
-        # application; the cabinet and the status page still show every change.
-        return
+        # application; the cabinet and the status page still show every change. The
+        # message names the problem, never the recipient.
+        logger.warning("notification %s for %s not queued: %s", template,
+                       application.number, exc)
 
 
 def _actor(user: User | None) -> tuple[str, str]:
@@ -814,7 +819,9 @@ def _offer_proactive(source: Application, now: dt.datetime) -> None:
                 to_state=source.state, user=None, role=SYSTEM, now=now,
                 data={"service": service.code, "offer": offer.pk},
             )
-            _notify(source, "proactive_offer", {"offered_service": service.code})
+            offered = service.versions.filter(valid_from__lte=on).order_by("-valid_from").first()
+            _notify(source, "proactive_offer",
+                    {"offered_service": offered.name if offered else service.code})
 
 
 def confirm_offer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,11 +37,12 @@ class NotifyConfig:
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
-    smtp_password: str = ""
+    # Secrets stay out of repr(), which Django's debug page and logs may show.
+    smtp_password: str = field(default="", repr=False)
     smtp_tls: bool = True
     sms_url: str = ""
-    sms_token: str = ""
-    webhook_secret: str = ""
+    sms_token: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
     file_pause_seconds: float = 0.0
 
 

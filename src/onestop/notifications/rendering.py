@@ -7,7 +7,10 @@ then English. Templates are plain text: nothing is HTML-escaped.
 
 The context the shipped templates read: `number` (the application number), `service`,
 `agency`, `deadline` (already formatted for the reader), `status_url`; and where they
-apply `documents` (a list of what is missing), `reason` (of a refusal), `rate_url`.
+apply `documents` (a list of what is missing), `comment` (the officer's words to the
+applicant), `reason` (of a refusal), `rate_url`, `offered_service`. A value given as
+localized text (`{"kk": ..., "ru": ..., "en": ...}`, as names are stored) is read in the
+language of the template used, with the same fallbacks.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.template import Context, Engine, TemplateDoesNotExist
 from django.template.base import Template
+
+from onestop.core.text import localize
 
 LAST_RESORT_LANGUAGES = ("ru", "en")
 _CODE = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -93,9 +98,23 @@ def render(*, template: str, language: str, context: Mapping[str, Any]) -> Rende
     """
     fallbacks = context.get("languages") or ()
     found, used = _find(template, language_order(language, fallbacks))
-    text = found.render(Context(dict(context), autoescape=False))
+    values = {
+        name: localize(value, used, language_order(used, fallbacks)) if _is_localized(value)
+        else value
+        for name, value in context.items()
+    }
+    text = found.render(Context(values, autoescape=False))
     subject, _, body = text.strip().partition("\n")
     return Rendered(subject=" ".join(subject.split()), body=_tidy(body), language=used)
+
+
+def _is_localized(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and is_language_code(k) for k in value)
+        and all(isinstance(v, str) for v in value.values())
+    )
 
 
 def _tidy(body: str) -> str:

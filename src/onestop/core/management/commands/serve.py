@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -20,6 +21,11 @@ class Command(BaseCommand):
             "--workers", type=int, default=max(2, (os.cpu_count() or 1) * 2),
             help="worker processes (default: twice the cores)",
         )
+        parser.add_argument(
+            "--with-worker", action="store_true",
+            help="also start `onestop worker` (notifications) beside the server, for one "
+            "machine; in production run the worker as its own service",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 < options["port"] < 65536:
@@ -35,6 +41,9 @@ class Command(BaseCommand):
             # may carry access codes, and addresses are personal data.
             "--access-logformat", '"%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         ]
+        if options["with_worker"]:
+            # Same process group: Ctrl-C in the terminal stops both.
+            subprocess.Popen([sys.executable, "-m", "onestop.cli", "worker"])  # noqa: S603
         self.stdout.write(f"onestop on http://{options['host']}:{options['port']}/")
         sys.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 (replacing this process with the server)
