@@ -4,6 +4,7 @@ names the first entry altered, removed or inserted."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -19,6 +20,8 @@ from onestop.audit.chain import (
     Head,
     Record,
     canonical_bytes,
+    canonical_json,
+    canonical_parts,
     compute_hash,
     normalise_data,
     parse_head,
@@ -128,7 +131,7 @@ def test_parse_head_takes_sequence_and_hash_or_a_bare_hash() -> None:
     assert parse_head(f"12:{'AB' * 32}") == (12, "ab" * 32)
     assert parse_head(f" {'0' * 64}\n") == (None, "0" * 64)
     for bad in ["", "12:abc", f"x:{'a' * 64}", "g" * 64]:
-        with pytest.raises(ValueError, match="head|number"):
+        with pytest.raises(ValueError, match=r"head|number"):
             parse_head(bad)
     assert str(GENESIS) == f"0:{'0' * 64}"
 
@@ -269,6 +272,18 @@ def changed(value: Any) -> Any:
     if isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef"):
         return ("1" if value[0] != "1" else "2") + value[1:]
     return value + "\u2063"
+
+
+@PROPERTY
+@given(chain=chains)
+def test_the_fast_serialisation_is_the_sorted_key_json_byte_for_byte(chain: list[Record]) -> None:
+    for record in chain:
+        assert canonical_bytes(record) == canonical_json(record).encode("utf-8")
+        before, middle, after = canonical_parts(record)
+        assert f"{before}{record.prev_hash}{middle}{record.sequence}{after}" == (
+            canonical_json(record)
+        )
+        assert json.loads(canonical_json(record))["data"] == record.data
 
 
 @PROPERTY

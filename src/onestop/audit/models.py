@@ -1,6 +1,7 @@
-"""The audit chain's table: one row per entry, numbered without gaps, each hash covering the
-one before (onestop.audit.chain). Rows are only ever inserted, by `services.record`; on
-PostgreSQL a trigger refuses UPDATE and DELETE (onestop.audit.sql)."""
+"""The audit chain's tables: one row per entry, numbered without gaps, each hash covering
+the one before (onestop.audit.chain), and the one-row head that appends lock. Entries are
+only ever inserted, by `services.record`; on PostgreSQL a trigger refuses UPDATE and
+DELETE on them (onestop.audit.sql)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,26 @@ class AuditEntry(models.Model):
 
     def as_record(self) -> Record:
         return Record(*(getattr(self, name) for name in Record._fields))
+
+
+class ChainHead(models.Model):
+    """The last entry's sequence and hashes, in a single row (id 1).
+
+    Appending locks this row (PostgreSQL: the UPDATE that advances it), so appends queue
+    here and never chain onto the same entry. It is a copy, not the truth: verification
+    walks the entries, and checks the chain reaches this head (a tail cut off without
+    updating it shows). Re-created from the last entry when missing.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    sequence = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="audit_chainhead_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence}:{self.hash}"

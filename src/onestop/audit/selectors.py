@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from django.db.models import QuerySet
 
 from onestop.audit import chain
 from onestop.audit.chain import Head, Record, Verdict
-from onestop.audit.models import AuditEntry
+from onestop.audit.models import AuditEntry, ChainHead
 
 CHUNK_SIZE = 5000
 
@@ -45,12 +46,36 @@ def verify_chain(
     every: int = 100_000,
     chunk_size: int = CHUNK_SIZE,
 ) -> Verdict:
-    """Walk the stored chain (see `chain.verify`); `progress(n)` is called every `every`
-    entries read."""
+    """Walk the stored chain (see `chain.verify`) and check that it reaches the head row
+    that appends keep, so that cutting entries off the end shows unless that row is
+    rewritten too. `progress(n)` is called every `every` entries read."""
+    # Read before the walk: the walk's later snapshot holds every entry up to it.
+    kept = ChainHead.objects.filter(id=1).values_list("sequence", "hash").first()
     stream = records(chunk_size=chunk_size)
     if progress is not None:
         stream = _counted(stream, progress, every)
-    return chain.verify(stream, expected_head=expected_head)
+    verdict = chain.verify(stream, expected_head=expected_head)
+    if not verdict.ok or kept is None or kept[0] == 0:
+        return verdict
+    sequence, digest = kept
+    last = verdict.head.sequence
+    if sequence > last:
+        removed = f"entry {last + 1} was" if sequence == last + 1 else (
+            f"entries {last + 1} to {sequence} were"
+        )
+        return replace(
+            verdict, ok=False, problem="removed", sequence=last + 1,
+            message=f"{removed} removed: the chain ends at entry {last} but its head row "
+            f"records entry {sequence}",
+        )
+    found = AuditEntry.objects.filter(sequence=sequence).values_list("hash", flat=True).first()
+    if found != digest:
+        return replace(
+            verdict, ok=False, problem="rewritten", sequence=sequence,
+            message=f"history up to entry {sequence} was rewritten: entry {sequence} has hash "
+            f"{found}, but the chain's head row records {digest}",
+        )
+    return verdict
 
 
 def _counted(

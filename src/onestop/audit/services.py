@@ -1,33 +1,65 @@
 """Write use case of the audit trail: appending entries to the hash chain.
 
 Call `record` inside the transaction of the change it records, as its last write: the
-change and its entry commit together or not at all. Appending takes the chain's lock,
-which is held until that transaction ends, so every statement after `record` lengthens
-the time other writers wait (docs/decisions/0004-audit-chain.md).
+change and its entry commit together or not at all. Appending locks the chain's head row
+until that transaction ends, so every statement after `record` lengthens the time other
+writers wait (docs/decisions/0004-audit-chain.md).
+
+On PostgreSQL one statement locks the head, advances it and inserts the entry, with the
+hash computed by the database from the canonical form that Python prepared outside the
+lock; Python then recomputes the hash and refuses (rolls back) on any difference. On
+SQLite, where BEGIN IMMEDIATE already serialises writers, Python does it all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
 from onestop.audit import chain
-from onestop.audit.chain import Head
-from onestop.audit.models import AuditEntry
+from onestop.audit.chain import Head, Record
+from onestop.audit.models import AuditEntry, ChainHead
 
-# The key of the transaction-level advisory lock that serialises appends on PostgreSQL:
-# "onestopA" in ASCII. Other advisory locks in onestop must use other keys.
-CHAIN_LOCK_KEY = 0x6F6E6573746F7041
-
+HEAD_ID = 1
 _TEXT_FIELDS = ("actor_username", "actor_role", "action", "subject_type", "subject_id")
 _REQUIRED = ("action", "subject_type")
 _MAX_LENGTH = {
     name: int(getattr(AuditEntry._meta.get_field(name), "max_length", 0)) for name in _TEXT_FIELDS
 }
+
+# PostgreSQL, one statement: wait for the head row's lock, advance it, insert the entry.
+# After the wait, UPDATE re-reads the row as the previous writer committed it, so READ
+# COMMITTED (Django's default) is what makes this correct; under REPEATABLE READ a
+# concurrent append fails with a serialisation error instead of forking the chain.
+_APPEND_SQL = f"""
+WITH head AS (
+    UPDATE {ChainHead._meta.db_table}
+       SET sequence = sequence + 1,
+           prev_hash = hash,
+           hash = encode(sha256(convert_to(
+               %s::text || hash || %s::text || (sequence + 1)::text || %s::text, 'UTF8'
+           )), 'hex')
+     WHERE id = {HEAD_ID}
+ RETURNING sequence, prev_hash, hash
+)
+INSERT INTO {AuditEntry._meta.db_table}
+    (sequence, recorded_at, actor_username, actor_role, action, subject_type, subject_id,
+     data, prev_hash, hash)
+SELECT sequence, %s::timestamptz, %s::text, %s::text, %s::text, %s::text, %s::text,
+       %s::jsonb, prev_hash, hash
+  FROM head
+RETURNING sequence, prev_hash, hash
+"""  # noqa: S608 (table names are the models' own; every value is a parameter)
+
+
+class AuditError(RuntimeError):
+    """The database computed a different hash than the chain's definition: nothing is
+    written, so that the chain never holds an entry `audit verify` would reject."""
 
 
 @dataclass(frozen=True)
@@ -42,41 +74,6 @@ class NewEntry:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _checked(entry: NewEntry) -> NewEntry:
-    """The entry with its data normalised; a clear error for what the table cannot hold."""
-    for name in _TEXT_FIELDS:
-        value = getattr(entry, name)
-        if not isinstance(value, str):
-            raise TypeError(f"{name} must be a string, not {type(value).__name__}")
-        limit = _MAX_LENGTH[name]
-        if len(value) > limit:
-            raise ValueError(f"{name} is longer than {limit} characters: {value[:40]!r}…")
-    for name in _REQUIRED:
-        if not getattr(entry, name):
-            raise ValueError(f"an audit entry needs a non-empty {name}")
-    return NewEntry(
-        entry.actor_username, entry.actor_role, entry.action, entry.subject_type,
-        entry.subject_id, chain.normalise_data(entry.data),
-    )
-
-
-def _lock_and_read_head(db: str) -> Head:
-    """Take the chain's lock (PostgreSQL; SQLite writers are already serialised by BEGIN
-    IMMEDIATE) and read the head it protects. Two statements: a statement's snapshot is
-    taken when it starts, so the head must be read after the lock is granted."""
-    connection = connections[db]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    row = (
-        AuditEntry.objects.using(db)
-        .order_by("-sequence")
-        .values_list("sequence", "hash")
-        .first()
-    )
-    return chain.GENESIS if row is None else Head(*row)
-
-
 def record(
     *,
     actor_username: str,
@@ -88,47 +85,138 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain, inside the caller's transaction (or a new one).
 
-    `data` holds the facts of the change as JSON values; floats are refused (see
-    `chain.normalise_data`). The entry's time is taken under the chain's lock, so times
-    never go backwards along the chain on one clock.
+    `data` holds the facts of the change as JSON values: strings, integers, booleans,
+    None, lists and objects; a Decimal, date, datetime or UUID is stored as its string; a
+    float is refused (see `chain.normalise_data`). Everything is validated and serialised
+    before the chain is locked.
     """
     entry = _checked(
         NewEntry(actor_username, actor_role, action, subject_type, subject_id, data)
     )
     db = router.db_for_write(AuditEntry)
+    recorded_at = timezone.now()
     with transaction.atomic(using=db, savepoint=False):
-        head = _lock_and_read_head(db)
-        sealed = _seal(entry, head)
-        return AuditEntry.objects.using(db).create(**sealed._asdict())
+        if connections[db].vendor == "postgresql":
+            return _append_in_database(db, entry, recorded_at)
+        head = _lock_head(db)
+        sealed = _seal(entry, head, recorded_at)
+        saved = AuditEntry.objects.using(db).create(**sealed._asdict())
+        _move_head(db, sealed)
+        return saved
 
 
 def record_many(entries: Iterable[NewEntry], *, batch_size: int = 2000) -> Head:
-    """Append many entries under one lock, in one transaction (generators, imports).
-
-    Returns the new head. All entries are validated before the lock is taken.
-    """
+    """Append many entries under one lock, in one transaction (generators, imports);
+    returns the new head. All entries are validated before the lock is taken."""
     checked = [_checked(entry) for entry in entries]
     db = router.db_for_write(AuditEntry)
     with transaction.atomic(using=db, savepoint=False):
-        head = _lock_and_read_head(db)
+        head = _lock_head(db)
         rows = []
         for entry in checked:
-            sealed = _seal(entry, head)
+            sealed = _seal(entry, head, timezone.now())
             rows.append(AuditEntry(**sealed._asdict()))
             head = Head(sealed.sequence, sealed.hash)
         AuditEntry.objects.using(db).bulk_create(rows, batch_size=batch_size)
+        if rows:
+            _move_head(db, rows[-1].as_record())
     return head
 
 
-def _seal(entry: NewEntry, head: Head) -> chain.Record:
-    return chain.seal(
-        sequence=head.sequence + 1,
-        recorded_at=timezone.now(),
-        actor_username=entry.actor_username,
-        actor_role=entry.actor_role,
-        action=entry.action,
-        subject_type=entry.subject_type,
-        subject_id=entry.subject_id,
-        data=entry.data,
-        prev_hash=head.hash,
+def _checked(entry: NewEntry) -> NewEntry:
+    """The entry with its data normalised; a clear error for what the table cannot hold."""
+    for name in _TEXT_FIELDS:
+        value = getattr(entry, name)
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+        if len(value) > _MAX_LENGTH[name]:
+            raise ValueError(
+                f"{name} is longer than {_MAX_LENGTH[name]} characters: {value[:40]!r}…"
+            )
+    for name in _REQUIRED:
+        if not getattr(entry, name):
+            raise ValueError(f"an audit entry needs a non-empty {name}")
+    return NewEntry(
+        entry.actor_username, entry.actor_role, entry.action, entry.subject_type,
+        entry.subject_id, chain.normalise_data(entry.data),
     )
+
+
+def _unsealed(entry: NewEntry, recorded_at: datetime) -> Record:
+    """The entry without its place in the chain (sequence, prev_hash, hash)."""
+    return chain.seal(
+        sequence=0, recorded_at=recorded_at, actor_username=entry.actor_username,
+        actor_role=entry.actor_role, action=entry.action, subject_type=entry.subject_type,
+        subject_id=entry.subject_id, data=entry.data, prev_hash=chain.GENESIS_HASH,
+    )
+
+
+def _seal(entry: NewEntry, head: Head, recorded_at: datetime) -> Record:
+    unsealed = _unsealed(entry, recorded_at)._replace(
+        sequence=head.sequence + 1, prev_hash=head.hash
+    )
+    return unsealed._replace(hash=chain.compute_hash(unsealed))
+
+
+def _append_in_database(db: str, entry: NewEntry, recorded_at: datetime) -> AuditEntry:
+    unsealed = _unsealed(entry, recorded_at)
+    before, middle, after = chain.canonical_parts(unsealed)
+    params: list[str | datetime] = [
+        before, middle, after, unsealed.recorded_at, unsealed.actor_username,
+        unsealed.actor_role, unsealed.action, unsealed.subject_type, unsealed.subject_id,
+        chain.to_json(unsealed.data),
+    ]
+    with connections[db].cursor() as cursor:
+        cursor.execute(_APPEND_SQL, params)
+        row = cursor.fetchone()
+        if row is None:  # no head row (a new database, or emptied by a test): create it
+            _ensure_head(db)
+            cursor.execute(_APPEND_SQL, params)
+            row = cursor.fetchone()
+    sequence, prev_hash, digest = row
+    sealed = unsealed._replace(sequence=sequence, prev_hash=prev_hash, hash=digest)
+    if chain.compute_hash(sealed) != digest:
+        raise AuditError(
+            f"the database hashed entry {sequence} as {digest}, the chain's definition "
+            f"as {chain.compute_hash(sealed)}: nothing was written"
+        )
+    return _saved(db, sealed)
+
+
+def _ensure_head(db: str) -> None:
+    """Create the head row from the last entry (the genesis when there is none)."""
+    last = (
+        AuditEntry.objects.using(db)
+        .order_by("-sequence")
+        .values_list("sequence", "prev_hash", "hash")
+        .first()
+    )
+    sequence, prev_hash, digest = last or (0, "", chain.GENESIS_HASH)
+    ChainHead.objects.using(db).get_or_create(
+        id=HEAD_ID, defaults={"sequence": sequence, "prev_hash": prev_hash, "hash": digest}
+    )
+
+
+def _lock_head(db: str) -> Head:
+    """Lock the head row until the transaction ends (SELECT … FOR UPDATE; on SQLite the
+    transaction's write lock already excludes other writers) and read it."""
+    rows = ChainHead.objects.using(db).select_for_update().filter(id=HEAD_ID)
+    row = rows.values_list("sequence", "hash").first()
+    if row is None:
+        _ensure_head(db)
+        row = rows.values_list("sequence", "hash").get()
+    return Head(*row)
+
+
+def _move_head(db: str, last: Record) -> None:
+    ChainHead.objects.using(db).filter(id=HEAD_ID).update(
+        sequence=last.sequence, prev_hash=last.prev_hash, hash=last.hash
+    )
+
+
+def _saved(db: str, sealed: Record) -> AuditEntry:
+    """The stored entry as a model instance, without reading it back."""
+    saved = AuditEntry(**sealed._asdict())
+    saved._state.adding = False
+    saved._state.db = db
+    return saved

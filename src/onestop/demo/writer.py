@@ -1,0 +1,815 @@
+"""Writing a demo history: the register read once, accounts created, rows written in bulk.
+
+`generate` reads what the plan needs from the register (services and the standards of
+every version, the unit each provider has in each region as `routing.route` picks it, the
+centres and their hours, the workflows, the calendar) in a handful of queries, creates the
+demo accounts the history acts as (officers and a supervisor per unit, operators per
+centre, citizens with portal accounts), and writes each planned chunk in one transaction:
+applications, events, payments, proactive offers and one audit entry per event, chained
+onto the audit head with `onestop.audit.chain` as `audit.services.record` would. Rows go
+in with `executemany` on SQLite and `COPY` on PostgreSQL, with their primary keys reserved
+first (the audit entries name the events' keys); no query per row.
+
+Demo applications carry `DEMO_KEY` in their form data. `delete_demo` removes them with
+their events, payments, offers and documents, and never touches another application;
+the audit entries of deleted rows stay, and the deletion gets an entry of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from queue import Empty
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from onestop.accounts.models import User
+from onestop.accounts.roles import Role
+from onestop.applications import routing, services
+from onestop.applications.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationEvent,
+    Payment,
+    ProactiveOffer,
+)
+from onestop.applications.workflow import Workflow
+from onestop.audit import chain
+from onestop.audit import services as audit_services
+from onestop.audit.models import AuditEntry
+from onestop.audit.services import record as audit_record
+from onestop.catalogue.models import Agency, Country, Region, Service, WorkflowDefinition
+from onestop.catalogue.selectors import agency_subtree_ids, calendar_for
+from onestop.centres.models import Centre
+from onestop.core.text import localize
+from onestop.demo.generator import (
+    DEMO_KEY,
+    SYSTEM,
+    Actor,
+    CentreInfo,
+    Chunk,
+    Context,
+    HistoryPlan,
+    Params,
+    PlanError,
+    ServiceInfo,
+    Staff,
+    StandardInfo,
+    Summary,
+)
+from onestop.demo.people import Person
+
+UNUSABLE_PASSWORD = "!demo-account"  # noqa: S105 ("!": Django's mark of an unusable password)
+"""Demo accounts cannot sign in; the `demo-accounts` ones (kz-officer...) take part too."""
+
+
+class DemoError(Exception):
+    """The demo cannot run as asked; the message says why and what to do."""
+
+
+def demo_applications(country: Country) -> models.QuerySet[Application]:
+    return Application.objects.filter(country=country, form_data__has_key=DEMO_KEY)
+
+
+# --- reading the register ------------------------------------------------------------------
+
+
+def _text(value: Any, languages: Sequence[str]) -> str:
+    if isinstance(value, dict):
+        return localize(value, "ru", list(languages)) or ""
+    return str(value or "")
+
+
+def _hours(raw: Any) -> dict[str, tuple[tuple[int, int], ...]]:
+    hours: dict[str, tuple[tuple[int, int], ...]] = {}
+    for day, spans in (raw or {}).items():
+        parsed = []
+        for span in spans or ():
+            start, _, end = str(span).partition("-")
+            h1, m1 = (int(x) for x in start.split(":"))
+            h2, m2 = (int(x) for x in end.split(":"))
+            if (h2, m2) > (h1, m1):
+                parsed.append((h1 * 3600 + m1 * 60, h2 * 3600 + m2 * 60))
+        if parsed:
+            hours[str(day).lower()] = tuple(parsed)
+    return hours
+
+
+def load_context(country: Country) -> Context:
+    """Everything the plan needs from the register, read once."""
+    languages = tuple(country.languages or ())
+    regions = {r.code: r.pk for r in Region.objects.filter(country=country)}
+    region_objects = {r.code: r for r in Region.objects.filter(country=country)}
+    services_qs = (
+        Service.objects.filter(country=country)
+        .select_related("provider", "proactive_after")
+        .prefetch_related("versions")
+        .order_by("code")
+    )
+    routes_by_provider: dict[int, dict[str | None, tuple[int, str]]] = {}
+    infos: list[ServiceInfo] = []
+    for service in services_qs:
+        provider = service.provider
+        routes = routes_by_provider.get(provider.pk)
+        if routes is None:
+            routes = {None: (provider.pk, provider.code)}
+            for code, region in sorted(region_objects.items()):
+                agency = routing.route(service, region)
+                routes[code] = (agency.pk, agency.code)
+            routes_by_provider[provider.pk] = routes
+        standards = []
+        for version in sorted(service.versions.all(), key=lambda v: v.valid_from):
+            documents = [d for d in version.documents or [] if isinstance(d, dict)]
+            applicant = tuple(str(d["code"]) for d in documents if d.get("source") == "applicant")
+            required = tuple(
+                str(d["code"]) for d in documents
+                if d.get("source") == "applicant" and d.get("required", True)
+            )
+            standards.append(StandardInfo(
+                pk=version.pk,
+                valid_from=version.valid_from,
+                channels=frozenset(version.channels or ()),
+                deadline_value=version.deadline_value,
+                deadline_unit=version.deadline_unit,
+                fee=version.fee_amount,
+                grounds=tuple(
+                    (str(g["code"]), _text(g.get("text"), languages))
+                    for g in version.refusal_grounds or [] if isinstance(g, dict)
+                ),
+                applicant_documents=applicant,
+                required_documents=required,
+                eform=version.eform or {},
+            ))
+        after = getattr(service, "proactive_after", None)
+        infos.append(ServiceInfo(
+            pk=service.pk, code=service.code, workflow=service.workflow, provider=provider.pk,
+            standards=tuple(standards), routes=routes,
+            proactive_after=after.code if after is not None else None,
+        ))
+    centres = tuple(
+        CentreInfo(pk=c.pk, code=c.code, region=c.region.code, kind=c.kind,
+                   counters=max(1, c.counters), hours=_hours(c.opening_hours))
+        for c in Centre.objects.filter(country=country).select_related("region").order_by("code")
+    )
+    workflows = {}
+    for definition in WorkflowDefinition.objects.filter(country=country).order_by("code"):
+        workflows[definition.code] = Workflow.from_mapping(definition.definition)
+    agencies = tuple(
+        Agency.objects.filter(country=country).order_by("code").values_list("pk", "code")
+    )
+    return Context(
+        country=country.code,
+        languages=languages,
+        currency=country.currency,
+        calendar=calendar_for(country),
+        regions=regions,
+        agencies=agencies,
+        services=tuple(infos),
+        centres=centres,
+        workflows=workflows,
+        offered_as={k: frozenset(v) for k, v in services.CHANNEL_OFFERED_AS.items()},
+    )
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user.pk, user.username, str(user.role))
+
+
+def _bulk_users(users: list[User]) -> int:
+    if users:
+        User.objects.bulk_create(users, batch_size=2000)
+    return len(users)
+
+
+def ensure_staff(plan: HistoryPlan, country: Country) -> tuple[Staff, int]:
+    """The accounts the history acts as, created where missing; (staff, accounts created).
+
+    Officers and a supervisor for every unit that gets work, operators for every centre,
+    a portal account for every citizen of the population who has one. The accounts of
+    `onestop demo-accounts` (kz-officer, kz-operator, kz-supervisor, kz-citizen) join in,
+    so that signing in as them shows an inbox and a cabinet full of history.
+    """
+    cc = country.code
+    wanted: dict[str, User] = {}
+    officers: dict[int, list[str]] = {}
+    supervisors: dict[int, str] = {}
+    for agency_pk, (code, count) in plan.officer_needs().items():
+        names = [f"{cc}-demo-{code}-officer-{k:02d}".lower() for k in range(1, count + 1)]
+        officers[agency_pk] = names
+        for name in names:
+            wanted[name] = User(username=name, role=Role.OFFICER, agency_id=agency_pk,
+                                is_staff=True, password=UNUSABLE_PASSWORD)
+        supervisor = f"{cc}-demo-{code}-supervisor".lower()
+        supervisors[agency_pk] = supervisor
+        wanted[supervisor] = User(username=supervisor, role=Role.SUPERVISOR,
+                                  agency_id=agency_pk, is_staff=True,
+                                  password=UNUSABLE_PASSWORD)
+    operators: dict[int, list[str]] = {}
+    for centre_pk, (code, count) in plan.operator_needs().items():
+        names = [f"{cc}-demo-{code}-operator-{k:02d}".lower() for k in range(1, count + 1)]
+        operators[centre_pk] = names
+        for name in names:
+            wanted[name] = User(username=name, role=Role.OPERATOR, centre_id=centre_pk,
+                                is_staff=True, password=UNUSABLE_PASSWORD)
+    existing = dict(User.objects.filter(username__in=list(wanted)).values_list("username", "pk"))
+    created = _bulk_users([user for name, user in wanted.items() if name not in existing])
+    pks = dict(User.objects.filter(username__in=list(wanted)).values_list("username", "pk"))
+
+    def actor(name: str, role: str) -> Actor:
+        return Actor(pks[name], name, role)
+
+    officer_pools = {pk: [actor(n, "officer") for n in names] for pk, names in officers.items()}
+    supervisor_of = {pk: actor(name, "supervisor") for pk, name in supervisors.items()}
+    operator_pools = {pk: [actor(n, "operator") for n in names] for pk, names in operators.items()}
+
+    # the demo-accounts users, where they exist
+    featured: list[tuple[Person, Actor]] = []
+    for user in User.objects.filter(username__in=[f"{cc}-{r}" for r in (
+        "officer", "supervisor", "operator", "citizen")]).order_by("username"):
+        if user.role == Role.OFFICER and user.agency_id:
+            subtree = agency_subtree_ids([user.agency_id])
+            for pk, pool in officer_pools.items():
+                if pk in subtree:
+                    pool.append(_actor(user))
+        elif user.role == Role.SUPERVISOR and user.agency_id:
+            subtree = agency_subtree_ids([user.agency_id])
+            for pk in supervisor_of:
+                if pk in subtree:
+                    supervisor_of[pk] = _actor(user)
+        elif user.role == Role.OPERATOR and user.centre_id in operator_pools:
+            operator_pools[user.centre_id].append(_actor(user))
+        elif user.role == Role.CITIZEN and user.national_id:
+            name = " ".join(p for p in (user.last_name, user.first_name) if p) or user.username
+            person = Person(-1 - len(featured), user.national_id, name, False,
+                            plan.first, "", user.email, True)
+            featured.append((person, _actor(user)))
+
+    # citizens with portal accounts
+    prefix = f"{cc}-demo-citizen-"
+    known = dict(User.objects.filter(username__startswith=prefix).values_list("username", "pk"))
+    batch: list[User] = []
+    for person in plan.account_holders():
+        username = plan.population.username(person.index)
+        if username in known:
+            continue
+        surname, _, rest = person.name.partition(" ")
+        batch.append(User(
+            username=username, role=Role.CITIZEN, national_id=person.national_id,
+            first_name=rest[:150], last_name=surname[:150], email=person.email,
+            password=UNUSABLE_PASSWORD,
+        ))
+        if len(batch) >= 5000:
+            created += _bulk_users(batch)
+            batch = []
+    created += _bulk_users(batch)
+    citizens: dict[int, Actor] = {}
+    for username, pk in User.objects.filter(username__startswith=prefix).values_list(
+        "username", "pk"
+    ):
+        index = int(username.removeprefix(prefix))
+        if index < plan.population.size:
+            citizens[index] = Actor(pk, username, "citizen")
+    staff = Staff(
+        officers={pk: tuple(pool) for pk, pool in officer_pools.items()},
+        supervisors=supervisor_of,
+        operators={pk: tuple(pool) for pk, pool in operator_pools.items()},
+        citizens=citizens,
+        featured=tuple(featured),
+    )
+    return staff, created
+
+
+# --- bulk writes --------------------------------------------------------------------------
+
+
+def _columns(model: type[models.Model], given: Sequence[str]) -> tuple[list[str], list[Any]]:
+    """The table columns for `given` attribute names, then every other column with its
+    (constant) default; a column that has none is an error worth a clear message."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    unknown = [name for name in given if name not in fields]
+    if unknown:
+        raise DemoError(f"{model.__name__} has no field {', '.join(unknown)}")
+    columns = [fields[name].column for name in given]
+    defaults: list[Any] = []
+    for name, f in fields.items():
+        if name in given or (f.primary_key and isinstance(f, models.AutoField | models.BigAutoField)):
+            continue
+        if not f.has_default() and not f.null:
+            raise DemoError(f"{model.__name__}.{name} has no default: the demo writer must "
+                            "be taught what to put in it")
+        value = f.get_default() if f.has_default() else None
+        columns.append(f.column)
+        defaults.append(f.get_db_prep_save(value, connection))
+    return columns, defaults
+
+
+class _Table:
+    def __init__(self, model: type[models.Model], given: Sequence[str]) -> None:
+        self.model = model
+        self.name = model._meta.db_table
+        self.columns, self.defaults = _columns(model, given)
+        quoted = ", ".join(connection.ops.quote_name(c) for c in self.columns)
+        self.insert = (f"INSERT INTO {connection.ops.quote_name(self.name)} ({quoted}) "
+                       f"VALUES ({', '.join(['%s'] * len(self.columns))})")
+        self.copy = f"COPY {connection.ops.quote_name(self.name)} ({quoted}) FROM STDIN"
+
+    def write(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        extra = tuple(self.defaults)
+        count = 0
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(self.copy) as copy:
+                    for row in rows:
+                        copy.write_row(row + extra)
+                        count += 1
+            else:
+                batch = [row + extra for row in rows]
+                cursor.executemany(self.insert, batch)
+                count = len(batch)
+        return count
+
+
+def _reserve(model: type[models.Model], count: int, floor: int) -> list[int]:
+    """`count` primary keys no row has had: PostgreSQL's sequence, or on SQLite (whose
+    writer holds the database) the keys after the highest ever used."""
+    if count == 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(f"SELECT max(id) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        highest = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        first = max(highest, row[0] if row else 0, floor) + 1
+    return list(range(first, first + count))
+
+
+_APPLICATION_FIELDS = (
+    "id", "number", "country_id", "service_id", "standard_id", "workflow", "state", "channel",
+    "applicant_id", "applicant_national_id", "applicant_name", "applicant_phone",
+    "applicant_email", "form_data", "submitted_by_id", "centre_id", "region_id", "agency_id",
+    "assigned_to_id", "submitted_at", "deadline_at", "clock_stopped_at", "stopped_seconds",
+    "completed_at", "outcome", "refusal_ground", "refusal_reason", "fee_amount", "bundle_id",
+    "started_by_id", "idempotency_key", "request_hash",
+)
+_EVENT_FIELDS = ("id", "application_id", "at", "action", "from_state", "to_state", "actor_id",
+                 "actor_role", "clock", "comment", "data")
+_PAYMENT_FIELDS = ("application_id", "provider", "reference", "amount", "currency", "status",
+                   "paid_at", "refunded_at")
+_OFFER_FIELDS = ("id", "source_id", "service_id", "applicant_id", "form_data", "status",
+                 "application_id", "created_at", "decided_at")
+_AUDIT_FIELDS = chain.FIELDS
+
+
+@dataclass
+class WriteStats:
+    applications: int = 0
+    events: int = 0
+    payments: int = 0
+    offers: int = 0
+    audit: int = 0
+    renumbered: int = 0
+    head: chain.Head = chain.GENESIS
+    seconds: float = 0.0
+
+
+class ChunkWriter:
+    """Writes planned chunks of one country, each in one transaction."""
+
+    def __init__(self, country: Country) -> None:
+        self.country = country
+        self.postgres = connection.vendor == "postgresql"
+        self.apps = _Table(Application, _APPLICATION_FIELDS)
+        self.events = _Table(ApplicationEvent, _EVENT_FIELDS)
+        self.payments = _Table(Payment, _PAYMENT_FIELDS)
+        self.offers = _Table(ProactiveOffer, _OFFER_FIELDS)
+        self.audit = _Table(AuditEntry, _AUDIT_FIELDS)
+        self.stats = WriteStats()
+        self._floors: dict[str, int] = {}
+        self._last: chain.Record | None = None
+        # JSON as compact canonical text (the C encoder: a third of json.dumps' time); it
+        # reads back as the same value, which is all a JSON column keeps
+        self._json: Callable[[Any], Any] = chain.to_json
+        if self.postgres:
+            self._time: Callable[[datetime | None], Any] = lambda d: d
+        else:
+            self._time = _sqlite_time
+            with connection.cursor() as cursor:  # room for the indexes of a big history
+                cursor.execute("PRAGMA cache_size = -262144")
+                cursor.execute("PRAGMA temp_store = MEMORY")
+
+    def _ids(self, model: type[models.Model], count: int) -> list[int]:
+        table = model._meta.db_table
+        ids = _reserve(model, count, self._floors.get(table, 0))
+        if ids:
+            self._floors[table] = ids[-1]
+        return ids
+
+    def write(self, chunk: Chunk) -> None:
+        started = time.perf_counter()
+        with transaction.atomic():
+            if self.postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            self._renumber(chunk)
+            app_ids = self._ids(Application, len(chunk.apps))
+            event_ids = self._ids(ApplicationEvent, len(chunk.events))
+            offer_ids = self._ids(ProactiveOffer, len(chunk.offers))
+            self.stats.applications += self.apps.write(self._app_rows(chunk, app_ids))
+            self.stats.events += self.events.write(
+                self._event_rows(chunk, app_ids, event_ids, offer_ids)
+            )
+            self.stats.payments += self.payments.write(self._payment_rows(chunk, app_ids))
+            self.stats.offers += self.offers.write(self._offer_rows(chunk, app_ids, offer_ids))
+            # the audit entries last: the chain's head stays locked until the commit
+            head = audit_services._lock_head(connection.alias)
+            self.stats.audit += self.audit.write(self._audit_rows(chunk, event_ids, head))
+            if self._last is not None:
+                audit_services._move_head(connection.alias, self._last)
+                self._last = None
+        self.stats.seconds += time.perf_counter() - started
+
+    def _renumber(self, chunk: Chunk) -> None:
+        """Give a new number to a planned one that an existing application already has."""
+        if not chunk.apps:
+            return
+        first = min(app.submitted_at for app in chunk.apps)
+        last = max(app.submitted_at for app in chunk.apps)
+        taken = set(
+            Application.objects.filter(
+                submitted_at__gte=first.replace(hour=0, minute=0, second=0),
+                submitted_at__lte=last.replace(hour=23, minute=59, second=59),
+            ).values_list("number", flat=True)
+        )
+        if not taken:
+            return
+        planned = {app.number for app in chunk.apps}
+        for app in chunk.apps:
+            attempt = 0
+            while app.number in taken:
+                attempt += 1
+                digest = hashlib.sha256(f"{app.number}:{attempt}".encode()).digest()
+                token = "".join(services.NUMBER_ALPHABET[b % 32] for b in digest[:6])
+                number = app.number[: -6] + token
+                if number not in planned:
+                    app.number = number
+                    self.stats.renumbered += 1
+            planned.add(app.number)
+
+    def _app_rows(self, chunk: Chunk, ids: list[int]) -> Iterable[tuple[Any, ...]]:
+        country = self.country.pk
+        t, js = self._time, self._json
+        fee = connection.ops.adapt_decimalfield_value
+        for app, pk in zip(chunk.apps, ids, strict=True):
+            yield (
+                pk, app.number, country, app.service.pk, app.standard.pk, app.service.workflow,
+                app.state, app.channel, app.applicant, app.national_id, app.name[:200],
+                app.phone[:32], app.email, js(app.form_data), app.submitted_by, app.centre,
+                app.region, app.agency, app.assigned, t(app.submitted_at), t(app.deadline_at),
+                t(app.clock_stopped_at), app.stopped_seconds, t(app.completed_at), app.outcome,
+                app.refusal_ground, app.refusal_reason, fee(app.fee, 14, 2), None,
+                ids[app.started_by] if app.started_by is not None else None, None, "",
+            )
+
+    def _event_rows(self, chunk: Chunk, app_ids: list[int], ids: list[int],
+                    offer_ids: list[int]) -> Iterable[tuple[Any, ...]]:
+        t, js = self._time, self._json
+        for event, pk in zip(chunk.events, ids, strict=True):
+            if event.offer is not None:
+                event.data["offer"] = offer_ids[event.offer]
+            yield (pk, app_ids[event.app], t(event.at), event.action, event.from_state,
+                   event.to_state, event.actor.pk, event.actor.role, event.clock, event.comment,
+                   js(event.data))
+
+    def _payment_rows(self, chunk: Chunk, app_ids: list[int]) -> Iterable[tuple[Any, ...]]:
+        t = self._time
+        amount = connection.ops.adapt_decimalfield_value
+        for payment in chunk.payments:
+            yield (app_ids[payment.app], "simulated", payment.reference,
+                   amount(payment.amount, 14, 2), payment.currency, Payment.Status.PAID.value,
+                   t(payment.paid_at), None)
+
+    def _offer_rows(self, chunk: Chunk, app_ids: list[int],
+                    ids: list[int]) -> Iterable[tuple[Any, ...]]:
+        t, js = self._time, self._json
+        for offer, pk in zip(chunk.offers, ids, strict=True):
+            yield (pk, app_ids[offer.source], offer.service, offer.applicant,
+                   js(offer.form_data), offer.status,
+                   app_ids[offer.application] if offer.application is not None else None,
+                   t(offer.created_at), t(offer.decided_at))
+
+    def _audit_rows(self, chunk: Chunk, event_ids: list[int],
+                    head: chain.Head) -> Iterable[tuple[Any, ...]]:
+        """One entry per event, as `services._record_event` writes it, chained in order
+        onto `head` (locked) with the chain module's own hashing."""
+        recorded = timezone.now()
+        sequence, previous = head.sequence, head.hash
+        apps = chunk.apps
+        t, js = self._time, self._json
+        stored_time = t(recorded)
+        compute = chain.compute_hash
+        record = None
+        for event, pk in zip(chunk.events, event_ids, strict=True):
+            data: dict[str, Any] = {
+                "event": pk, "from": event.from_state, "to": event.to_state,
+                "at": event.at.isoformat(), "clock": event.clock,
+            }
+            if event.data:
+                data["details"] = event.data
+            sequence += 1
+            record = chain.Record(sequence, recorded, event.actor.username, event.actor.role,
+                                  f"application.{event.action}", "application",
+                                  apps[event.app].number, data, previous, "")
+            digest = compute(record)
+            yield (sequence, stored_time, record.actor_username, record.actor_role,
+                   record.action, "application", record.subject_id, js(data),
+                   previous, digest)
+            previous = digest
+        if record is not None:
+            self._last = record._replace(hash=previous)
+        self.stats.head = chain.Head(sequence, previous)
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    """A datetime as Django stores it on SQLite: `str()` of the naive UTC time."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ")[:-6]  # str(naive) is isoformat(" "); drop "+00:00"
+
+
+# --- deleting a previous demo ---------------------------------------------------------------
+
+_HANDLED = {
+    (ApplicationEvent, "application"), (Payment, "application"),
+    (ApplicationDocument, "application"), (ProactiveOffer, "source"),
+    (ProactiveOffer, "application"), (Application, "started_by"),
+}
+
+
+def delete_demo(country: Country) -> int:
+    """Delete the demo applications of `country` and what hangs off them; the number deleted.
+
+    Other applications are never touched: if one refers to a demo application (started by
+    its result), nothing is deleted and DemoError names it. Rows of other tables that refer
+    to demo applications (ratings, complaints...) are deleted with them through the ORM,
+    which refuses (DemoError) where their own rows are protected.
+    """
+    demo = demo_applications(country)
+    with transaction.atomic():
+        outside = Application.objects.filter(started_by__in=demo.values("pk")).exclude(
+            form_data__has_key=DEMO_KEY
+        )
+        numbers = list(outside.values_list("number", flat=True)[:5])
+        if numbers:
+            raise DemoError(
+                "applications that are not demo data were started by demo applications "
+                f"({', '.join(numbers)}): delete them first, or keep this demo"
+            )
+        count = demo.count()
+        if not count:
+            return 0
+        ids_sql, ids_params = demo.values("pk").query.sql_with_params()
+        for relation in Application._meta.related_objects:
+            related = relation.related_model
+            if (related, relation.field.name) in _HANDLED:
+                continue
+            try:
+                related._default_manager.filter(  # type: ignore[attr-defined]
+                    **{f"{relation.field.name}__in": demo.values("pk")}
+                ).delete()
+            except ProtectedError as exc:
+                raise DemoError(
+                    f"{related._meta.label} rows refer to demo applications and cannot be "
+                    f"deleted: {exc.args[0]}"
+                ) from None
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            def delete(model: type[models.Model], column: str) -> None:
+                cursor.execute(
+                    f"DELETE FROM {quote(model._meta.db_table)} "  # noqa: S608
+                    f"WHERE {quote(column)} IN ({ids_sql})",
+                    ids_params,
+                )
+
+            delete(ProactiveOffer, "source_id")
+            delete(ProactiveOffer, "application_id")
+            delete(Payment, "application_id")
+            delete(ApplicationDocument, "application_id")
+            events = quote(ApplicationEvent._meta.db_table)
+            if connection.vendor == "postgresql":
+                # the event log is append-only (a trigger refuses DELETE): lifted for this
+                # transaction only, visibly, and recorded in the audit chain below
+                cursor.execute(f"ALTER TABLE {events} DISABLE TRIGGER USER")
+            delete(ApplicationEvent, "application_id")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {events} ENABLE TRIGGER USER")
+            delete(Application, "id")
+        audit_record(
+            actor_username=SYSTEM, actor_role=SYSTEM, action="demo.deleted",
+            subject_type="country", subject_id=country.code,
+            data={"applications": count},
+        )
+    return count
+
+
+# --- the whole run ------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    summary: Summary
+    stats: WriteStats
+    deleted: int = 0
+    accounts: int = 0
+    seconds: float = 0.0
+    plan_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def generate(
+    country_code: str,
+    params: Params,
+    *,
+    replace: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    pipeline: bool | None = None,
+) -> Result:
+    """Generate a demo history for a loaded country (see the module's docstring).
+
+    With `pipeline` (the default for more than one chunk, where the platform forks), a
+    second process plans the next chunks while this one writes: the two halves of the
+    work run on two cores. The history is the same either way.
+    """
+    started = time.perf_counter()
+    country = Country.objects.filter(code=country_code).first()
+    if country is None:
+        raise DemoError(f"country {country_code!r} is not loaded: run `onestop load-pack "
+                        f"{country_code}` first")
+    existing = demo_applications(country).exists()
+    if existing and not replace and not dry_run:
+        raise DemoError(
+            f"{country.code} already has demo data: run again with --replace to delete it "
+            "and generate a new history (other applications are kept)"
+        )
+    try:
+        plan = HistoryPlan(load_context(country), params)
+    except PlanError as exc:
+        raise DemoError(str(exc)) from None
+    deleted = 0
+    if existing and replace and not dry_run:
+        deleted = delete_demo(country)
+    if dry_run:
+        staff, accounts = _dry_staff(plan), 0
+    else:
+        with transaction.atomic():
+            staff, accounts = ensure_staff(plan, country)
+    plan.use(staff)
+    writer = None if dry_run else ChunkWriter(country)
+    if pipeline is None:
+        pipeline = params.applications > params.chunk_size and _can_fork()
+    chunks = _planned_elsewhere(plan) if pipeline else plan.chunks()
+    for chunk in chunks:
+        plan.summary.add(chunk)
+        if writer is not None:
+            writer.write(chunk)
+        if progress is not None:
+            progress(len(chunk.apps))
+    stats = writer.stats if writer is not None else WriteStats()
+    if writer is not None:
+        audit_record(
+            actor_username=SYSTEM, actor_role=SYSTEM, action="demo.generated",
+            subject_type="country", subject_id=country.code,
+            data={"batch": params.batch, "seed": params.seed, "year": params.year,
+                  "applications": stats.applications, "events": stats.events,
+                  "first_entry": stats.head.sequence - stats.audit + 1 if stats.audit else 0,
+                  "last_entry": stats.head.sequence},
+        )
+    elapsed = time.perf_counter() - started
+    return Result(plan.summary, stats, deleted, accounts, elapsed,
+                  elapsed - stats.seconds, plan.summary.warnings)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _plan_into(plan: HistoryPlan, queue: Any) -> None:
+    """The planning process: pure Python, it never touches the database it inherited."""
+    try:
+        for chunk in plan.chunks():
+            queue.put(chunk)
+        queue.put(None)
+    except BaseException as exc:  # report it to the writer, whatever it is
+        queue.put(_Failure("".join(traceback.format_exception(exc))))
+
+
+@dataclass(frozen=True)
+class _Failure:
+    text: str
+
+
+def _planned_elsewhere(plan: HistoryPlan) -> Iterator[Chunk]:
+    """`plan.chunks()`, computed by a forked process two chunks ahead of the writer."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=2)
+    process = context.Process(target=_plan_into, args=(plan, queue), daemon=True,
+                              name="onestop-demo-plan")
+    process.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=5)
+            except Empty:
+                if not process.is_alive():
+                    raise DemoError(
+                        f"the planning process stopped (exit code {process.exitcode})"
+                    ) from None
+                continue
+            if item is None:
+                break
+            if isinstance(item, _Failure):
+                raise DemoError(f"planning failed:\n{item.text}")
+            yield item
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout=10)
+
+
+def _dry_staff(plan: HistoryPlan) -> Staff:
+    """Accounts that do not exist, for a plan that is not written (--dry-run)."""
+    officers = {pk: tuple(Actor(-1, f"{code}-officer-{k}", "officer") for k in range(count))
+                for pk, (code, count) in plan.officer_needs().items()}
+    supervisors = {pk: Actor(-1, f"{code}-supervisor", "supervisor")
+                   for pk, (code, _) in plan.officer_needs().items()}
+    operators = {pk: tuple(Actor(-1, f"{code}-operator-{k}", "operator") for k in range(count))
+                 for pk, (code, count) in plan.operator_needs().items()}
+    citizens = {i: Actor(-1, plan.population.username(i), "citizen")
+                for i in range(plan.population.size)}
+    return Staff(officers, supervisors, operators, citizens)
+
+
+# --- a digest of the history, for determinism checks ---------------------------------------
+
+
+def history_digest(country: Country) -> str:
+    """SHA-256 over the demo rows of `country` by content (no keys, no audit times): two
+    runs with the same seed give the same digest."""
+    digest = hashlib.sha256()
+    apps = (
+        demo_applications(country)
+        .select_related("service", "standard", "applicant", "submitted_by", "centre", "region",
+                        "agency", "assigned_to", "started_by")
+        .prefetch_related("events__actor", "payments", "offers__service",
+                          "offers__application")
+        .order_by("number")
+    )
+
+    def name(user: User | None) -> str:
+        return user.username if user is not None else ""
+
+    for app in apps.iterator(chunk_size=2000):
+        row = [
+            app.number, app.service.code, app.standard.valid_from.isoformat(), app.workflow,
+            app.state, app.channel, name(app.applicant), app.applicant_national_id,
+            app.applicant_name, app.applicant_phone, app.applicant_email, app.form_data,
+            name(app.submitted_by), app.centre.code if app.centre else "",
+            app.region.code if app.region else "", app.agency.code, name(app.assigned_to),
+            app.submitted_at.isoformat(), app.deadline_at.isoformat(),
+            app.clock_stopped_at.isoformat() if app.clock_stopped_at else "",
+            app.stopped_seconds, app.completed_at.isoformat() if app.completed_at else "",
+            app.outcome, app.refusal_ground, app.refusal_reason, str(app.fee_amount),
+            app.started_by.number if app.started_by else "",
+        ]
+        for event in sorted(app.events.all(), key=lambda e: (e.at, e.pk)):
+            data = {k: v for k, v in event.data.items() if k != "offer"}
+            row.append([event.at.isoformat(), event.action, event.from_state, event.to_state,
+                        name(event.actor), event.actor_role, event.clock, event.comment, data])
+        for payment in sorted(app.payments.all(), key=lambda p: p.reference):
+            row.append([payment.reference, str(payment.amount), payment.paid_at.isoformat()])
+        for offer in sorted(app.offers.all(), key=lambda o: o.pk):
+            row.append([offer.service.code, offer.status, offer.form_data,
+                        offer.application.number if offer.application else ""])
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()
