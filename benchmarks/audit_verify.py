@@ -98,7 +98,7 @@ def insert(records: list[Any]) -> None:
     from django.db import connection, transaction
 
     from onestop.audit.chain import FIELDS
-    from onestop.audit.models import AuditEntry
+    from onestop.audit.models import AuditEntry, ChainHead
 
     table = AuditEntry._meta.db_table
     columns = ", ".join(FIELDS)
@@ -122,6 +122,11 @@ def insert(records: list[Any]) -> None:
             raw.executemany(  # the table and columns are the model's own names
                 f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows()  # noqa: S608
             )
+        last = records[-1]
+        ChainHead.objects.update_or_create(
+            id=1, defaults={"sequence": last.sequence, "prev_hash": last.prev_hash,
+                            "hash": last.hash},
+        )
 
 
 def empty_table() -> bool:
@@ -133,12 +138,13 @@ def empty_table() -> bool:
 def truncate() -> None:
     from django.db import connection
 
-    from onestop.audit.models import AuditEntry
+    from onestop.audit.models import AuditEntry, ChainHead
 
     with connection.cursor() as cursor:
         # TRUNCATE is not refused by the append-only trigger (see onestop.audit.sql)
         verb = "TRUNCATE" if connection.vendor == "postgresql" else "DELETE FROM"
         cursor.execute(f"{verb} {AuditEntry._meta.db_table}")
+    ChainHead.objects.update(sequence=0, prev_hash="", hash="0" * 64)
 
 
 def timed(label: str, n: int, run: Any) -> float:

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from onestop.accounts.models import User
 from onestop.applications import receipts, services
 from onestop.applications.models import Application, Draft, Payment
+from onestop.applications.views_portal import time_left
 from onestop.catalogue.models import Country, Service
 
 BIRTH = "01010001"
+ALMATY = ZoneInfo("Asia/Almaty")
 PDF = b"%PDF-1.4 a scanned identity card"
 ID_CARD = services.UploadedDocument("id_card", "id.pdf", "application/pdf", PDF)
 EFORM = {
@@ -149,6 +152,8 @@ def test_mistakes_show_next_to_their_fields_and_nothing_typed_is_lost(
     assert 'aria-describedby="id_eform-child_birth_date_error"' in page
     assert 'id="id_eform-document-id_card_error"' in page
     assert "The file must be a PDF, JPEG or PNG file." in page
+    assert "Please correct the fields marked below." in page
+    assert "Attach your files again" in page
     assert 'value="Aruzhan"' in page
     assert 'value="2026-02-30"' in page
     assert re.search(r'value="mother"[^>]*checked', page)
@@ -282,6 +287,40 @@ def test_the_cabinet_lists_only_my_applications_newest_first(
     assert me.get(f"/cabinet/{theirs.number}/documents/{document.pk}/").status_code == 404
     assert me.get(f"/cabinet/{older.number}/documents/{document.pk}/").status_code == 404
     assert me.get(f"/cabinet/{theirs.number}/receipt.pdf").status_code == 404
+
+
+def test_time_left_reads_in_working_days_and_hours(
+    birth: Service, citizen: User, officer: User
+) -> None:
+    # Mon 16 Nov 2026 10:00, 1 working day (09:00-18:00): the deadline is Tue 17 Nov 18:00.
+    application = submit(citizen, birth, now=datetime(2026, 11, 16, 10, tzinfo=ALMATY))
+    with translation.override("en"):
+        assert time_left(application, datetime(2026, 11, 16, 12, tzinfo=ALMATY)).text == (
+            "1 working day 6 hours left")
+        overdue = time_left(application, datetime(2026, 11, 18, 11, tzinfo=ALMATY))
+        assert (overdue.state, overdue.text) == ("overdue", "Overdue by 2 hours")
+
+        services.act(application=application, user=officer, action="accept",
+                     now=datetime(2026, 11, 16, 11, tzinfo=ALMATY))
+        services.act(application=application, user=officer, action="request_documents",
+                     comment="ID card, please", requested_documents=["id_card"],
+                     now=datetime(2026, 11, 17, 15, tzinfo=ALMATY))
+        application.refresh_from_db()
+        stopped = time_left(application, datetime(2026, 11, 20, 10, tzinfo=ALMATY))
+        assert (stopped.state, stopped.text) == (
+            "stopped", "Clock stopped: waiting for you (3 hours left when it runs again)")
+
+        services.act(application=application, user=citizen, action="withdraw",
+                     now=datetime(2026, 11, 20, 11, tzinfo=ALMATY))
+        application.refresh_from_db()
+        assert time_left(application, timezone.now()).text == (
+            "No deadline: the application is withdrawn")
+
+        jobs = Service.objects.get(country=birth.country, code="02020001")  # instant
+        issued = services.submit(service=jobs, form_data={}, channel="portal",
+                                 national_id=citizen.national_id, applicant=citizen,
+                                 submitted_by=citizen).application
+        assert time_left(issued, timezone.now()).text == "Completed on time"
 
 
 def test_an_application_page_shows_its_history_documents_and_actions(

@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client
 
 from onestop.accounts.models import User
+from onestop.accounts.roles import Role
 from onestop.audit import chain, selectors, services
 from onestop.audit.models import AuditEntry, ChainHead
 from onestop.audit.sql import append_only_sql
@@ -114,6 +115,14 @@ def test_entries_chain_from_the_genesis_and_read_back_exactly(db: None) -> None:
     assert [e.sequence for e in selectors.entries_about("application", "KZ-2026-000001")] == [1]
     kept = ChainHead.objects.get()
     assert (kept.sequence, kept.prev_hash, kept.hash) == (2, first.hash, second.hash)
+
+
+def test_enum_roles_and_values_are_stored_as_their_text(db: None) -> None:
+    entry = record(1, actor_role=Role.OFFICER, data={"role": Role.SUPERVISOR})
+    assert type(entry.actor_role) is str
+    stored = AuditEntry.objects.get()
+    assert (stored.actor_role, stored.data["role"]) == ("officer", "supervisor")
+    assert selectors.verify_chain().ok
 
 
 def test_an_entry_commits_or_rolls_back_with_the_callers_write(db: None) -> None:
@@ -309,6 +318,35 @@ def test_the_trigger_refuses_update_and_delete(five: list[AuditEntry]) -> None:
             transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditentry SET hash = hash")
     assert audit("verify").code == 0
+
+
+@only_postgres
+def test_a_hash_the_database_computes_differently_is_refused(
+    five: list[AuditEntry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database hashes the canonical form Python prepared; Python checks the result,
+    so a drift between the two (an encoding, a format) fails the write, never the chain."""
+    parts = chain.canonical_parts
+
+    def drifted(record: chain.Record) -> tuple[str, str, str]:
+        before, middle, after = parts(record)
+        return before, middle, after.replace("}", " }")
+
+    monkeypatch.setattr(chain, "canonical_parts", drifted)
+    with pytest.raises(services.AuditError, match="the database hashed entry 6"), \
+            transaction.atomic():
+        record(6)
+    assert AuditEntry.objects.count() == 5
+    assert ChainHead.objects.get().sequence == 5
+
+
+def test_a_missing_table_is_a_clear_error(db: None) -> None:
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute("DROP TABLE audit_auditentry")
+    run = audit("verify")
+    assert run.code == 1
+    assert "cannot read the audit chain" in run.err
+    assert "onestop migrate" in run.err
 
 
 @only_postgres

@@ -20,7 +20,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -298,7 +298,14 @@ def document_label(standard: ServiceStandard, code: str, language: str,
     return code
 
 
-class ApplicationForm(forms.Form):
+class PortalForm(forms.Form):
+    @property
+    def has_field_errors(self) -> bool:
+        """Some field has a mistake (beyond the problems of the form as a whole)."""
+        return any(name != NON_FIELD_ERRORS for name in self.errors)
+
+
+class ApplicationForm(PortalForm):
     """A service standard's e-form, with an upload for each document the applicant brings."""
 
     def __init__(self, data: Any = None, files: Any = None, *, standard: ServiceStandard,
@@ -399,7 +406,7 @@ def _ordered(schema: Mapping[str, Any], properties: Mapping[str, Any]) -> list[s
     return declared + [name for name in properties if name not in declared]
 
 
-class ActionForm(forms.Form):
+class ActionForm(PortalForm):
     """One workflow action a citizen may take: uploads of the documents asked for, a
     comment, and for a withdrawal a confirmation."""
 

@@ -40,7 +40,7 @@ from onestop.applications.models import Application, ApplicationEvent, Draft
 from onestop.applications.payments import PaymentDeclined
 from onestop.applications.workflow import Outcome, Workflow
 from onestop.catalogue import selectors as catalogue
-from onestop.catalogue.models import Country, Service
+from onestop.catalogue.models import Country, Service, ServiceStandard
 from onestop.core.context import current_country
 from onestop.core.text import localize
 
@@ -85,7 +85,7 @@ def _language(country: Country) -> str:
 
 @dataclass(frozen=True)
 class TimeLeft:
-    state: str  # running | overdue | stopped | on_time | late
+    state: str  # running | overdue | stopped | on_time | late | closed
     text: str
 
 
@@ -109,6 +109,8 @@ def _duration(seconds: int, day_seconds: int, working: bool) -> str:
 def time_left(application: Application, now: dt.datetime) -> TimeLeft:
     """Time left before the deadline, on the clock's axis: working days of the country's
     working hours (or whole days for a deadline counted around the clock) and hours."""
+    if application.outcome == Outcome.WITHDRAWN:
+        return TimeLeft("closed", _("No deadline: the application is withdrawn"))
     if not application.is_open:
         if (application.completed_at or now) <= application.deadline_at:
             return TimeLeft("on_time", _("Completed on time"))
@@ -158,7 +160,8 @@ class _Workflows(dict[tuple[int, str], Workflow]):
 # --- apply -----------------------------------------------------------------------------
 
 
-def _service_or_404(request: HttpRequest, code: str) -> tuple[Country, Service, Any]:
+def _service_or_404(request: HttpRequest,
+                    code: str) -> tuple[Country, Service, ServiceStandard]:
     country = current_country(request)
     service = catalogue.service_by_code(country, code) if country else None
     if country is None or service is None:
@@ -187,7 +190,6 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     options: dict[str, Any] = {"standard": standard, "language": _language(country),
                                "fallbacks": country.languages}
     token = request.POST.get("token", "")
-    status = 200
     if request.method == "POST" and online:
         form = ApplicationForm(request.POST, request.FILES, **options)
         if request.POST.get("intent") == "save":
@@ -347,10 +349,11 @@ def _action_forms(application: Application, workflow: Workflow, language: str,
             continue
         codes = (asked or applicant_documents) if "documents" in action.requires else []
         withdraws = workflow.states[action.target].outcome == Outcome.WITHDRAWN
-        posted = request is not None and request.POST.get("action") == action.code
+        data, files = None, None
+        if request is not None and request.POST.get("action") == action.code:
+            data, files = request.POST, request.FILES
         form = ActionForm(
-            request.POST if posted and request else None,
-            request.FILES if posted and request else None,
+            data, files,
             action=action.code,
             title=localize(action.name, language, fallbacks),
             documents={c: document_label(application.standard, c, language, fallbacks)
@@ -394,6 +397,15 @@ def application_detail(request: HttpRequest, number: str) -> HttpResponse:
             else:
                 messages.success(request, _("Done: %(action)s.") % {"action": form.title})
                 return redirect("portal:application", number=number)
+    return _application_page(request, application, workflow, stop, asked,
+                             list(action_forms.values()), status)
+
+
+def _application_page(request: HttpRequest, application: Application, workflow: Workflow,
+                      stop: ApplicationEvent | None, asked: list[str],
+                      action_forms: list[ActionForm], status: int) -> HttpResponse:
+    languages = application.country.languages
+    language = get_language() or languages[0]
     events = [{
         "event": event,
         "action": _action_name(workflow, event, language, languages),
@@ -420,7 +432,7 @@ def application_detail(request: HttpRequest, number: str) -> HttpResponse:
         "left": time_left(application, timezone.now()),
         "request_event": stop,
         "asked": [document_label(application.standard, c, language, languages) for c in asked],
-        "action_forms": list(action_forms.values()),
+        "action_forms": action_forms,
         "events": events,
         "documents": documents,
         "refusal_ground": refusal_ground,

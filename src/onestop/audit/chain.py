@@ -207,7 +207,7 @@ def _normalise(value: Any, where: str) -> Any:
     if isinstance(value, int):
         return int(value)  # an IntEnum becomes its number
     if isinstance(value, str):
-        return _check_text(str(value), where)
+        return _check_text(str.__str__(value), where)  # a StrEnum becomes its text
     if isinstance(value, float):
         raise TypeError(
             f"{where} is a float ({value!r}): audit data holds integers only; "
@@ -272,20 +272,16 @@ def seal(
     for name, value in texts.items():
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, not {type(value).__name__}")
-        _check_text(value, name)
+        texts[name] = _check_text(str.__str__(value), name)  # a StrEnum becomes its text
     if not _HASH.fullmatch(prev_hash):
         raise ValueError(f"prev_hash must be 64 lowercase hexadecimal digits: {prev_hash!r}")
     unsealed = Record(
         sequence=int(sequence),
         recorded_at=_utc(recorded_at),
-        actor_username=actor_username,
-        actor_role=actor_role,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
         data=normalise_data(data),
         prev_hash=prev_hash,
         hash="",
+        **texts,
     )
     return unsealed._replace(hash=compute_hash(unsealed))
 

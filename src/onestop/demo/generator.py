@@ -881,13 +881,14 @@ class HistoryPlan:
     def _probabilities(self) -> None:
         """Per-application chances that give the asked shares over the whole history."""
         params = self.params
-        totals = dict.fromkeys(("all", "refuse", "withdraw", "stop", "human"), 0.0)
+        totals: dict[str, float] = dict.fromkeys(("all", "refuse", "withdraw", "stop", "human"),
+                                                 0.0)
         expected: dict[tuple[str, str], float] = {}
         for channel in (*CHANNELS, "pair"):
             alloc = self._alloc[channel]
             account = 1.0 if channel in (*PORTAL_LIKE, "pair") else ACCOUNT_SHARE
-            for day, n in zip(self._days, alloc, strict=True):
-                if not n:
+            for day, count in zip(self._days, alloc, strict=True):
+                if not count:
                     continue
                 group = self._group_of(channel, day)
                 table = self._table(group, day.on) if group else None
@@ -895,7 +896,7 @@ class HistoryPlan:
                     continue
                 previous = 0.0
                 for service, cumulative in zip(table.services, table.cumulative, strict=True):
-                    share = n * (cumulative - previous) / table.cumulative[-1]
+                    share = count * (cumulative - previous) / table.cumulative[-1]
                     previous = cumulative
                     key = (channel if channel != "pair" else "proactive", service.code)
                     expected[key] = expected.get(key, 0.0) + share

@@ -190,7 +190,7 @@ class _Digits:
 
 
 class Person(NamedTuple):
-    index: int
+    number: int  # in the population (negative: an existing account joining the history)
     national_id: str
     name: str
     female: bool

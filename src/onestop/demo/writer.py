@@ -261,7 +261,7 @@ def ensure_staff(plan: HistoryPlan, country: Country) -> tuple[Staff, int]:
     known = dict(User.objects.filter(username__startswith=prefix).values_list("username", "pk"))
     batch: list[User] = []
     for person in plan.account_holders():
-        username = plan.population.username(person.index)
+        username = plan.population.username(person.number)
         if username in known:
             continue
         surname, _, rest = person.name.partition(" ")
@@ -304,8 +304,8 @@ def _columns(model: type[models.Model], given: Sequence[str]) -> tuple[list[str]
     columns = [fields[name].column for name in given]
     defaults: list[Any] = []
     for name, f in fields.items():
-        if name in given or (f.primary_key and isinstance(f, models.AutoField | models.BigAutoField)):
-            continue
+        if name in given or (f.primary_key and isinstance(f, models.AutoField)):
+            continue  # BigAutoField is an AutoField: the database numbers the row
         if not f.has_default() and not f.null:
             raise DemoError(f"{model.__name__}.{name} has no default: the demo writer must "
                             "be taught what to put in it")
@@ -321,24 +321,32 @@ class _Table:
         self.name = model._meta.db_table
         self.columns, self.defaults = _columns(model, given)
         quoted = ", ".join(connection.ops.quote_name(c) for c in self.columns)
-        self.insert = (f"INSERT INTO {connection.ops.quote_name(self.name)} ({quoted}) "
-                       f"VALUES ({', '.join(['%s'] * len(self.columns))})")
+        placeholders = ", ".join(["%s"] * len(self.columns))
+        # names are the models' own, every value a parameter
+        self.insert = (f"INSERT INTO {connection.ops.quote_name(self.name)} ({quoted}) "  # noqa: S608
+                       f"VALUES ({placeholders})")
         self.copy = f"COPY {connection.ops.quote_name(self.name)} ({quoted}) FROM STDIN"
 
-    def write(self, rows: Iterable[tuple[Any, ...]]) -> int:
+    def write(self, rows: Iterable[tuple[Any, ...]], timings: dict[str, float]) -> int:
+        """Insert `rows` (COPY on PostgreSQL, executemany on SQLite); adds the seconds spent
+        building rows and in the database to `timings`."""
         extra = tuple(self.defaults)
-        count = 0
+        started = time.perf_counter()
+        batch = [row + extra for row in rows]
+        built = time.perf_counter()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 with cursor.cursor.copy(self.copy) as copy:
-                    for row in rows:
-                        copy.write_row(row + extra)
-                        count += 1
+                    write_row = copy.write_row
+                    for row in batch:
+                        write_row(row)
             else:
-                batch = [row + extra for row in rows]
                 cursor.executemany(self.insert, batch)
-                count = len(batch)
-        return count
+        done = time.perf_counter()
+        key = self.model._meta.model_name or self.name
+        timings[f"{key} rows"] = timings.get(f"{key} rows", 0.0) + built - started
+        timings[f"{key} insert"] = timings.get(f"{key} insert", 0.0) + done - built
+        return len(batch)
 
 
 def _reserve(model: type[models.Model], count: int, floor: int) -> list[int]:
@@ -389,6 +397,7 @@ class WriteStats:
     renumbered: int = 0
     head: chain.Head = chain.GENESIS
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class ChunkWriter:
@@ -414,7 +423,6 @@ class ChunkWriter:
             self._time = _sqlite_time
             with connection.cursor() as cursor:  # room for the indexes of a big history
                 cursor.execute("PRAGMA cache_size = -262144")
-                cursor.execute("PRAGMA temp_store = MEMORY")
 
     def _ids(self, model: type[models.Model], count: int) -> list[int]:
         table = model._meta.db_table
@@ -433,35 +441,36 @@ class ChunkWriter:
             app_ids = self._ids(Application, len(chunk.apps))
             event_ids = self._ids(ApplicationEvent, len(chunk.events))
             offer_ids = self._ids(ProactiveOffer, len(chunk.offers))
-            self.stats.applications += self.apps.write(self._app_rows(chunk, app_ids))
+            timings = self.stats.timings
+            self.stats.applications += self.apps.write(self._app_rows(chunk, app_ids), timings)
             self.stats.events += self.events.write(
-                self._event_rows(chunk, app_ids, event_ids, offer_ids)
+                self._event_rows(chunk, app_ids, event_ids, offer_ids), timings
             )
-            self.stats.payments += self.payments.write(self._payment_rows(chunk, app_ids))
-            self.stats.offers += self.offers.write(self._offer_rows(chunk, app_ids, offer_ids))
+            self.stats.payments += self.payments.write(self._payment_rows(chunk, app_ids),
+                                                       timings)
+            self.stats.offers += self.offers.write(self._offer_rows(chunk, app_ids, offer_ids),
+                                                   timings)
             # the audit entries last: the chain's head stays locked until the commit
             head = audit_services._lock_head(connection.alias)
-            self.stats.audit += self.audit.write(self._audit_rows(chunk, event_ids, head))
+            self.stats.audit += self.audit.write(self._audit_rows(chunk, event_ids, head),
+                                                 timings)
             if self._last is not None:
                 audit_services._move_head(connection.alias, self._last)
                 self._last = None
+            committing = time.perf_counter()
+        timings["commit"] = timings.get("commit", 0.0) + time.perf_counter() - committing
         self.stats.seconds += time.perf_counter() - started
 
     def _renumber(self, chunk: Chunk) -> None:
         """Give a new number to a planned one that an existing application already has."""
-        if not chunk.apps:
-            return
-        first = min(app.submitted_at for app in chunk.apps)
-        last = max(app.submitted_at for app in chunk.apps)
-        taken = set(
-            Application.objects.filter(
-                submitted_at__gte=first.replace(hour=0, minute=0, second=0),
-                submitted_at__lte=last.replace(hour=23, minute=59, second=59),
-            ).values_list("number", flat=True)
-        )
+        planned = [app.number for app in chunk.apps]
+        taken: set[str] = set()
+        for start in range(0, len(planned), 500):  # lookups on the unique index
+            taken.update(Application.objects.filter(
+                number__in=planned[start:start + 500]).values_list("number", flat=True))
         if not taken:
             return
-        planned = {app.number for app in chunk.apps}
+        planned_set = set(planned)
         for app in chunk.apps:
             attempt = 0
             while app.number in taken:
@@ -469,10 +478,10 @@ class ChunkWriter:
                 digest = hashlib.sha256(f"{app.number}:{attempt}".encode()).digest()
                 token = "".join(services.NUMBER_ALPHABET[b % 32] for b in digest[:6])
                 number = app.number[: -6] + token
-                if number not in planned:
+                if number not in planned_set:
                     app.number = number
                     self.stats.renumbered += 1
-            planned.add(app.number)
+            planned_set.add(app.number)
 
     def _app_rows(self, chunk: Chunk, ids: list[int]) -> Iterable[tuple[Any, ...]]:
         country = self.country.pk
@@ -591,10 +600,10 @@ def delete_demo(country: Country) -> int:
         ids_sql, ids_params = demo.values("pk").query.sql_with_params()
         for relation in Application._meta.related_objects:
             related = relation.related_model
-            if (related, relation.field.name) in _HANDLED:
+            if isinstance(related, str) or (related, relation.field.name) in _HANDLED:
                 continue
             try:
-                related._default_manager.filter(  # type: ignore[attr-defined]
+                related._default_manager.filter(
                     **{f"{relation.field.name}__in": demo.values("pk")}
                 ).delete()
             except ProtectedError as exc:
@@ -615,14 +624,28 @@ def delete_demo(country: Country) -> int:
             delete(ProactiveOffer, "application_id")
             delete(Payment, "application_id")
             delete(ApplicationDocument, "application_id")
-            events = quote(ApplicationEvent._meta.db_table)
+            table = ApplicationEvent._meta.db_table
+            guards: list[str] = []
             if connection.vendor == "postgresql":
-                # the event log is append-only (a trigger refuses DELETE): lifted for this
-                # transaction only, visibly, and recorded in the audit chain below
-                cursor.execute(f"ALTER TABLE {events} DISABLE TRIGGER USER")
+                # The event log is append-only: a trigger refuses DELETE. It is lifted for
+                # this transaction only, visibly, as onestop.audit.sql prescribes, and the
+                # deletion is recorded in the audit chain below. Pending deferred checks
+                # must run first (PostgreSQL refuses ALTER TABLE while any are queued).
+                cursor.execute(
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass "
+                    "AND NOT tgisinternal AND tgname LIKE %s",
+                    [table, "%append_only"],
+                )
+                guards = [row[0] for row in cursor.fetchall()]
+                if guards:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for guard in guards:
+                    cursor.execute(f"ALTER TABLE {quote(table)} DISABLE TRIGGER {quote(guard)}")
             delete(ApplicationEvent, "application_id")
-            if connection.vendor == "postgresql":
-                cursor.execute(f"ALTER TABLE {events} ENABLE TRIGGER USER")
+            for guard in guards:
+                cursor.execute(f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(guard)}")
+            if guards:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             delete(Application, "id")
         audit_record(
             actor_username=SYSTEM, actor_role=SYSTEM, action="demo.deleted",

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from onestop.audit import chain, selectors
 
@@ -29,6 +30,15 @@ class Command(BaseCommand):
         sub.add_parser("head", help="print the head as SEQUENCE:HASH (0:000…0 when empty)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._handle(options)
+        except DatabaseError as exc:
+            raise CommandError(
+                f"cannot read the audit chain: {str(exc).strip()} "
+                "(is the database reachable and migrated? `onestop migrate`)"
+            ) from None
+
+    def _handle(self, options: dict[str, Any]) -> None:
         if options["subcommand"] == "head":
             self.stdout.write(str(selectors.head()))
             return

@@ -132,6 +132,7 @@ class Command(BaseCommand):
                             "process plans while this one writes; the history is the same)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
         code = options["country"]
         country = Country.objects.filter(code=code).first()
         if country is None:
@@ -201,3 +202,5 @@ class Command(BaseCommand):
                          "demo accounts created"))
         out(f"  time:      {result.seconds:,.1f} s ({rate:,.0f} applications/s; writing "
             f"{w.seconds:,.1f} s), peak memory {peak:,.0f} MB")
+        if self.verbosity > 1 and w.timings:
+            out("  writing:   " + ", ".join(f"{k} {v:,.1f} s" for k, v in w.timings.items()))
