@@ -659,3 +659,26 @@ def test_the_counter_prints_the_receipt_of_what_it_took(
     assert receipt["Content-Type"] == "application/pdf"
     assert receipt.content.startswith(b"%PDF-")
     assert signed_in(almaty_operator).get(f"/counter/receipt/{number}.pdf").status_code == 404
+
+
+def test_a_form_sent_again_with_other_answers_is_refused_and_can_be_sent_anew(
+    operator: User,
+) -> None:
+    page = signed_in(operator)
+    data = counter_form(page)
+    assert page.post(f"/counter/{BIRTH}/", data).status_code == 302
+
+    changed = page.post(f"/counter/{BIRTH}/", {**data, "eform-child_name": "Aisultan",
+                                               "eform-document-id_card": pdf()})
+
+    assert changed.status_code == 409
+    assert "already used for a different submission" in text(changed)
+    assert 'value="Aisultan"' in changed.content.decode()
+    fresh = re.search(r'name="submission" value="([0-9a-f]{32})"', changed.content.decode())
+    assert fresh is not None
+    assert fresh.group(1) != data["submission"]
+    again = page.post(f"/counter/{BIRTH}/", {**data, "eform-child_name": "Aisultan",
+                                             "eform-document-id_card": pdf(),
+                                             "submission": fresh.group(1)})
+    assert again.status_code == 302
+    assert Application.objects.count() == 2

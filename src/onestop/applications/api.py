@@ -25,6 +25,7 @@ from onestop.applications.errors import (
     SubmissionInvalid,
 )
 from onestop.applications.models import Application, ProactiveOffer
+from onestop.applications.payments import PaymentDeclined
 from onestop.catalogue.api import resolve_country
 from onestop.catalogue.models import LifeSituation, Region, Service
 from onestop.core.api_errors import ErrorOut
@@ -32,7 +33,8 @@ from onestop.core.text import localize
 
 router = Router(tags=["applications"])
 
-STATUS = {SubmissionInvalid: 422, NotFound: 404, Forbidden: 403, Conflict: 409}
+STATUS = {SubmissionInvalid: 422, NotFound: 404, Forbidden: 403, Conflict: 409,
+          PaymentDeclined: 402}
 MAX_BASE64 = 15_000_000
 
 
@@ -174,7 +176,7 @@ def application_out(application: Application, user: User | None) -> dict[str, An
     "/applications",
     auth=bearer,
     response={200: SubmittedOut, 201: SubmittedOut, 400: ErrorOut, 401: ErrorOut,
-              403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+              402: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Submit an application",
 )
 def submit_application(

@@ -14,9 +14,11 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from onestop.applications.errors import ApplicationError
 
-class PaymentDeclined(Exception):
-    """The provider refused the charge; the message says why."""
+
+class PaymentDeclined(ApplicationError):
+    """402: the provider refused the charge; the message says why. Nothing is submitted."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from onestop.applications.errors import (
 )
 from onestop.applications.forms import ApplicationForm, DocumentField, uploaded
 from onestop.applications.models import Application, ApplicationDocument, ApplicationEvent
+from onestop.applications.payments import PaymentDeclined
 from onestop.applications.workflow import Action, NotPermitted, Workflow
 from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
 from onestop.catalogue.selectors import (
@@ -232,11 +233,14 @@ class InboxFilter(StaffForm):
         country = cast(Agency, user.agency).country
         today = timezone.localdate(timezone=country.working_calendar().zone)
         choices: list[tuple[str, str]] = [("", _("All services"))]
-        states: dict[str, str] = {}
+        workflows: dict[str, Service] = {}
         for service in _services_in_scope(user):
             standard = current_standard(service, today)
             name = _text(standard.name, country) if standard else ""
             choices.append((service.code, f"{service.code} {name}".strip()))
+            workflows.setdefault(service.workflow, service)
+        states: dict[str, str] = {}
+        for service in workflows.values():
             try:
                 workflow = services.workflow_of(service)
             except NotFound:
@@ -427,17 +431,17 @@ class AssignForm(StaffForm):
 
 @dataclass(frozen=True)
 class Desk:
-    """Where staff open an application: the back office or a centre's counter."""
+    """Where staff open an application (the back office or a centre's counter): the
+    names of its pages."""
 
-    name: str
     page: str
     act: str
     assign: str | None
     document: str
 
 
-OFFICE = Desk("office", "office:application", "office:act", "office:assign", "office:document")
-COUNTER = Desk("counter", "office:counter_application", "office:counter_act", None,
+OFFICE = Desk("office:application", "office:act", "office:assign", "office:document")
+COUNTER = Desk("office:counter_application", "office:counter_act", None,
                "office:counter_document")
 
 
@@ -783,6 +787,10 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
                 citizen.add_error(name, text)
         application.add_problems(problems)
         return _counter_form(request, service, standard, citizen, application, status=422)
+    except PaymentDeclined as exc:
+        return _counter_form(request, service, standard, citizen, application, status=422,
+                             problem=_("The payment was declined (%(reason)s); nothing was "
+                                       "submitted.") % {"reason": exc})
     except ApplicationError as exc:
         # A Conflict: this form was sent before with other answers. A fresh token lets
         # the operator send what is on the screen now as a new application.

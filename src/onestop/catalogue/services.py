@@ -85,8 +85,16 @@ def _standard_values(version: dict[str, Any]) -> dict[str, Any]:
         ],
         "refusal_grounds": version["refusal_grounds"],
         "other_requirements": version.get("other_requirements", {}),
-        "eform": version["eform"],
+        # PostgreSQL's jsonb keeps no key order: remember the fields' order for the forms
+        "eform": _with_field_order(version["eform"]),
     }
+
+
+def _with_field_order(eform: dict[str, Any]) -> dict[str, Any]:
+    properties = eform.get("properties")
+    if not isinstance(properties, dict) or "x-order" in eform:
+        return eform
+    return {**eform, "x-order": list(properties)}
 
 
 def refresh_search_text(service: Service) -> None:

@@ -150,7 +150,10 @@ def _eform_fields(schema: dict[str, object]) -> list[dict[str, object]]:
     properties = schema.get("properties", {})
     required = set(schema.get("required", []))  # type: ignore[call-overload]
     fields = []
-    for name, spec in properties.items():  # type: ignore[attr-defined]
+    order = [n for n in schema.get("x-order", []) if n in properties]  # type: ignore[attr-defined, operator]
+    names = order + [n for n in properties if n not in order]  # type: ignore[attr-defined]
+    for name in names:
+        spec = properties[name]  # type: ignore[index]
         fields.append({
             "name": name,
             "titles": spec.get("x-title") or {"en": spec.get("title", name)},
