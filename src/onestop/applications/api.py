@@ -247,7 +247,9 @@ class ApplicationListOut(Schema):
             summary="My applications, or those in my scope")
 def list_applications(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
     user = auth_user(request)
-    applications = selectors.visible(user).order_by("-submitted_at", "-pk")
+    applications = selectors.with_clock_events(
+        selectors.visible(user).order_by("-submitted_at", "-pk")
+    )
     page = applications[query.offset : query.offset + query.limit]
     return {"count": applications.count(), "items": [application_out(a, user) for a in page]}
 

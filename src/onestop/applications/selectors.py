@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import AGENCY_ROLES, Role
 from onestop.applications.errors import NotFound
-from onestop.applications.models import Application, ApplicationDocument
+from onestop.applications.models import Application, ApplicationDocument, ApplicationEvent
 from onestop.catalogue.selectors import agency_subtree_ids
 
 READ_ALL_ROLES = frozenset({Role.CONTROLLER, Role.ANALYST, Role.ADMIN})
@@ -32,6 +32,20 @@ def visible(user: User) -> QuerySet[Application]:
     if user.role in READ_ALL_ROLES:
         return applications
     return applications.none()
+
+
+def with_clock_events(applications: QuerySet[Application]) -> QuerySet[Application]:
+    """The applications with their clock's stop and restart events fetched in one query,
+    so that a list computes every row's time left without a query per row."""
+    return applications.prefetch_related(
+        Prefetch(
+            "events",
+            queryset=ApplicationEvent.objects.filter(clock__in=["stop", "resume"]).order_by(
+                "at", "pk"
+            ),
+            to_attr="clock_events",
+        )
+    )
 
 
 def get_visible(user: User, number: str) -> Application:
@@ -80,7 +94,7 @@ def inbox(
         )
     if mine:
         applications = applications.filter(assigned_to=user)
-    return applications.order_by("deadline_at", "pk")
+    return with_clock_events(applications.order_by("deadline_at", "pk"))
 
 
 def document(application: Application, document_id: int) -> ApplicationDocument:

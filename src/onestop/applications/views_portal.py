@@ -302,8 +302,8 @@ def delete_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 def cabinet(request: HttpRequest) -> HttpResponse:
     """My applications, the newest first, with their state and the time left."""
     user = _user(request)
-    page = Paginator(selectors.visible(user).order_by("-submitted_at", "-pk"),
-                     PER_PAGE).get_page(request.GET.get("page"))
+    mine = selectors.with_clock_events(selectors.visible(user).order_by("-submitted_at", "-pk"))
+    page = Paginator(mine, PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     workflows = _Workflows()
     rows = []

@@ -304,10 +304,12 @@ class FormMaker:
     def __init__(self, schema: Mapping[str, Any], id_pattern: str | None) -> None:
         properties: Mapping[str, Any] = schema.get("properties", {}) or {}
         required = set(schema.get("required", []) or [])
+        # by name: PostgreSQL's jsonb does not keep the order a pack wrote the fields in,
+        # and the same seed must give the same forms on every database
         self.fields: list[tuple[str, bool, Filler]] = [
-            (name, name in required, _filler(name, spec, id_pattern))
-            for name, spec in properties.items()
-            if isinstance(spec, Mapping)
+            (name, name in required, _filler(name, properties[name], id_pattern))
+            for name in sorted(properties)
+            if isinstance(properties[name], Mapping)
         ]
 
     def fill(

@@ -519,6 +519,16 @@ def public_holidays(calendar: WorkingCalendar, years: Sequence[int]) -> frozense
     return frozenset(days)
 
 
+def _officer_factor(officer: Actor | None) -> float:
+    """How much more often than the unit's average this officer refuses: about one officer
+    in sixteen refuses two and a half times as often (a red flag for the controllers), the
+    others a little less than average; 1 on average."""
+    if officer is None:
+        return 1.0
+    digest = hashlib.blake2b(officer.username.encode(), digest_size=2).digest()
+    return 2.5 if digest[0] < 16 else 0.9
+
+
 def _utc(moment: int) -> datetime:
     return datetime.fromtimestamp(moment, UTC)
 
@@ -706,6 +716,8 @@ class HistoryPlan:
     def _weights(self) -> None:
         self.popularity: dict[str, float] = {}
         self.speed: dict[str, float] = {}
+        self.refusing: dict[str, float] = {}
+        self.lateness: dict[str, float] = {}
         for service in self.services:
             digest = _unit_hash(self.context.country, service.code)
             route = self.routes[service.workflow]
@@ -719,6 +731,9 @@ class HistoryPlan:
                 factor = 1.5
             self.popularity[service.code] = factor * (0.25 + 3 * (digest[0] / 255) ** 2)
             self.speed[service.code] = 0.2 + 0.45 * digest[1] / 255
+            # some services are refused, or late, more often than others (mean about 1)
+            self.refusing[service.code] = 0.35 + 1.3 * digest[2] / 255
+            self.lateness[service.code] = 0.35 + 1.3 * digest[3] / 255
         capacity: dict[str, float] = dict.fromkeys(self.region_codes, 0.0)
         for centre in self.centres:
             hours = sum(end - start for start, end in centre.hours.get("monday", ()))
@@ -910,6 +925,17 @@ class HistoryPlan:
                     totals["stop"] += share * bool(route.stop)
         self.expected = expected
         n = max(totals["all"], 1.0)
+        # the service factors average 1 over the expected volume, so shares stay as asked
+        for factors in (self.refusing, self.lateness):
+            volume = mass = 0.0
+            for (_, code), amount in expected.items():
+                if not self.routes[self.by_code[code].workflow].instant:
+                    volume += amount
+                    mass += amount * factors[code]
+            mean = mass / volume if volume else 1.0
+            for code in factors:
+                factors[code] /= mean
+
         forced = sum(self._alloc["pair"]) / n  # pair sources are always issued on time
 
         def chance(target: float, feasible: float, name: str) -> float:
@@ -1337,15 +1363,24 @@ class HistoryPlan:
         staff = self.staff
         assert staff is not None
         has_account = app.applicant is not None
+        # the officer first: how often an application is refused depends on who decides
+        agency_pk = app.agency
+        officers = staff.officers.get(agency_pk) or ()
+        officer = officers[int(rng.random() * len(officers))] if officers else None
+        code = app.service.code
         outcome = "issued"
         if not forced:
             if route.withdraw_from and has_account and rng.random() < self.p_withdraw:
                 outcome = "withdrawn"
-            elif route.refuse and rng.random() < self.p_refuse:
+            elif route.refuse and rng.random() < self.p_refuse * self.refusing[code] * (
+                _officer_factor(officer)
+            ):
                 outcome = "refused"
         sent_back = bool(route.stop) and not forced and rng.random() < self.p_stop
         asks_agency = bool(route.agency) and rng.random() < AGENCY_REQUEST_SHARE
-        late = outcome != "withdrawn" and not forced and rng.random() < self.p_late
+        late = outcome != "withdrawn" and not forced and (
+            rng.random() < self.p_late * self.lateness[code]
+        )
 
         # the steps, in order
         if outcome == "refused":
@@ -1372,9 +1407,6 @@ class HistoryPlan:
             moves.append(steps[position] if position < end else final)
 
         # who takes each step
-        agency_pk = app.agency
-        officers = staff.officers.get(agency_pk) or ()
-        officer = officers[int(rng.random() * len(officers))] if officers else None
         supervisor = staff.supervisors.get(agency_pk) or officer
         actors = [self._actor(step, app, officer, supervisor) for step in moves]
 
