@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -123,6 +123,24 @@ def test_enum_roles_and_values_are_stored_as_their_text(db: None) -> None:
     stored = AuditEntry.objects.get()
     assert (stored.actor_role, stored.data["role"]) == ("officer", "supervisor")
     assert selectors.verify_chain().ok
+
+
+def test_the_walk_reads_entries_exactly_as_the_orm_does(db: None) -> None:
+    """Times and data are parsed from text on the walk; whole seconds (which SQLite stores
+    without a fraction), other offsets and nested data come back the same."""
+    prev = chain.GENESIS_HASH
+    moments = [datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+               datetime(2026, 3, 1, 14, 0, 0, 1, tzinfo=timezone(timedelta(hours=5)))]
+    for i, moment in enumerate(moments, start=1):
+        sealed = chain.seal(sequence=i, recorded_at=moment, actor_username="u",
+                            actor_role="officer", action="a", subject_type="s",
+                            subject_id=str(i), data={"z": [1, {"y": None}], "a": "ä"},
+                            prev_hash=prev)
+        AuditEntry.objects.create(**sealed._asdict())
+        prev = sealed.hash
+    walked = list(selectors.records(chunk_size=1))
+    assert walked == [e.as_record() for e in AuditEntry.objects.order_by("sequence")]
+    assert chain.verify(walked).ok
 
 
 def test_an_entry_commits_or_rolls_back_with_the_callers_write(db: None) -> None:

@@ -246,15 +246,15 @@ def test_shares_are_close_to_the_asked_ones(kz: Country) -> None:
     assert channels["proactive"] == 100
     outcomes = Counter(a.outcome for a in apps)
     assert outcomes[""] == 0  # a past year: all done
-    assert abs(outcomes["refused"] / n - 0.08) < 0.02
-    assert abs(outcomes["withdrawn"] / n - 0.02) < 0.01
+    assert abs(outcomes["refused"] / n - 0.08) < 0.01
+    assert abs(outcomes["withdrawn"] / n - 0.02) < 0.005
     completed = [a for a in apps if a.outcome in ("issued", "refused")]
     late = sum(a.completed_at > a.deadline_at for a in completed) / len(completed)
-    assert abs(late - 0.06) < 0.02
+    assert abs(late - 0.06) < 0.01
     sent_back = ApplicationEvent.objects.filter(
         application__in=demo_applications(kz), clock="stop"
     ).values("application").distinct().count()
-    assert abs(sent_back / n - 0.12) < 0.025
+    assert abs(sent_back / n - 0.12) < 0.01
     # portal around the clock, centres in the day; weekday seasonality
     zone = calendar_for(kz).zone
     portal_hours = Counter(a.submitted_at.astimezone(zone).hour for a in apps
@@ -322,7 +322,8 @@ def test_dry_run_and_clear_errors(kz: Country) -> None:
 
 def test_recent_applications_are_still_open(kz: Country) -> None:
     now = timezone.now()
-    params = Params(applications=300, seed=2, year=now.year, now=now, batch="t")
+    year = (now - timedelta(days=3)).year  # a year with days behind it, and recent ones
+    params = Params(applications=300, seed=2, year=year, now=now, batch="t")
     generate("kz", params)
     open_apps = demo_applications(kz).filter(outcome="")
     for app in open_apps:

@@ -519,14 +519,40 @@ def public_holidays(calendar: WorkingCalendar, years: Sequence[int]) -> frozense
     return frozenset(days)
 
 
-def _officer_factor(officer: Actor | None) -> float:
-    """How much more often than the unit's average this officer refuses: about one officer
-    in sixteen refuses two and a half times as often (a red flag for the controllers), the
-    others a little less than average; 1 on average."""
-    if officer is None:
-        return 1.0
+def _officer_factor(officer: Actor) -> float:
+    """How often this officer refuses compared with peers: about one officer in sixteen
+    refuses two and a half times as often (a red flag for the controllers)."""
     digest = hashlib.blake2b(officer.username.encode(), digest_size=2).digest()
     return 2.5 if digest[0] < 16 else 0.9
+
+
+class _Share:
+    """Keeps a planned share on target: each draw takes the base chance, nudged by how far
+    the count so far is from `target` times the applications seen. Deterministic for the
+    random generator it is given; it corrects what the base chance cannot know (which
+    applications a pack lets have the outcome, and how often)."""
+
+    __slots__ = ("base", "hits", "seen", "target")
+
+    def __init__(self, target: float, base: float) -> None:
+        self.target = target
+        self.base = base
+        self.seen = 0
+        self.hits = 0
+
+    def count(self) -> None:
+        """One more application in the share's denominator."""
+        self.seen += 1
+
+    def draw(self, rng: random.Random, weight: float = 1.0) -> bool:
+        """For an application that can have the outcome: does it?"""
+        if self.target <= 0:
+            return False
+        behind = self.target * self.seen - self.hits
+        nudge = max(-0.9, min(3.0, behind / (self.target * 50 + 1)))
+        hit = rng.random() < self.base * weight * (1 + nudge)
+        self.hits += hit
+        return hit
 
 
 def _utc(moment: int) -> datetime:
@@ -1023,6 +1049,13 @@ class HistoryPlan:
 
     def use(self, staff: Staff) -> None:
         self.staff = staff
+        # officers' refusal rates around their unit's, the unit's mean kept at 1
+        self._officer_factors: dict[str, float] = {}
+        for pool in staff.officers.values():
+            factors = {o.username: _officer_factor(o) for o in pool}
+            mean = sum(factors.values()) / len(factors) if factors else 1.0
+            for username, factor in factors.items():
+                self._officer_factors.setdefault(username, factor / mean)
 
     # --- generating ----------------------------------------------------------------------
 
@@ -1036,6 +1069,13 @@ class HistoryPlan:
             raise PlanError("no staff: call use() with the accounts to act as")
         rng = random.Random(f"{self.params.seed}:{self.context.country}:history")  # noqa: S311
         self._rng = rng
+        params = self.params
+        self._shares = {
+            "withdrawn": _Share(params.withdrawn, self.p_withdraw),
+            "refused": _Share(params.refused, self.p_refuse),
+            "sent_back": _Share(params.sent_back, self.p_stop),
+            "late": _Share(params.late, self.p_late),
+        }
         self._numbers: dict[date, set[str]] = {}
         self._serial = 0
         self._featured_chance = 0.0
@@ -1353,6 +1393,10 @@ class HistoryPlan:
         """Events of application `index` from submission to its outcome (or to now)."""
         app = chunk.apps[index]
         route = self.routes[app.service.workflow]
+        for name in ("withdrawn", "refused", "sent_back"):
+            self._shares[name].count()
+        if route.instant:
+            self._shares["late"].count()  # complete at once, and never late
         submitted = int(app.submitted_at.timestamp())
         requested: list[str] = []
         for step in route.prefix:
@@ -1369,22 +1413,28 @@ class HistoryPlan:
         officer = officers[int(rng.random() * len(officers))] if officers else None
         code = app.service.code
         outcome = "issued"
+        shares = self._shares
         if not forced:
-            if route.withdraw_from and has_account and rng.random() < self.p_withdraw:
+            if route.withdraw_from and has_account and shares["withdrawn"].draw(rng):
                 outcome = "withdrawn"
-            elif route.refuse and rng.random() < self.p_refuse * self.refusing[code] * (
-                _officer_factor(officer)
+            elif route.refuse and shares["refused"].draw(
+                rng, self.refusing[code] * self._officer_factors.get(
+                    officer.username if officer else "", 1.0)
             ):
                 outcome = "refused"
-        sent_back = bool(route.stop) and not forced and rng.random() < self.p_stop
+        sent_back = bool(route.stop) and not forced and shares["sent_back"].draw(rng)
         asks_agency = bool(route.agency) and rng.random() < AGENCY_REQUEST_SHARE
-        late = outcome != "withdrawn" and not forced and (
-            rng.random() < self.p_late * self.lateness[code]
-        )
+        late = False
+        if outcome != "withdrawn":
+            shares["late"].count()
+            late = not forced and shares["late"].draw(rng, self.lateness[code])
 
         # the steps, in order
         if outcome == "refused":
-            end = sorted(route.refuse)[rng.randrange(len(route.refuse))]
+            places = sorted(route.refuse)
+            if sent_back:  # refused after the documents were asked for, where possible
+                places = [p for p in places if p >= min(route.stop)] or places
+            end = places[rng.randrange(len(places))]
             steps = list(route.main[:end])
             final = route.refuse[end]
         else:
@@ -1395,6 +1445,8 @@ class HistoryPlan:
         if sent_back:
             places = [p for p in sorted(route.stop) if p <= end]
             stop_at = places[rng.randrange(len(places))] if places else None
+            if stop_at is None:
+                shares["sent_back"].hits -= 1  # not sent back after all: owed to the next
         if asks_agency:
             places = [p for p in sorted(route.agency) if p <= end]
             agency_at = places[rng.randrange(len(places))] if places else None
@@ -1440,6 +1492,9 @@ class HistoryPlan:
                 if state in route.withdraw_from:
                     choices.append(i)
                 state = step.target
+            asked = next((i for i, step in enumerate(moves) if step.clock == "stop"), None)
+            if asked is not None:  # sent back: withdrawn while, or after, documents were asked
+                choices = [i for i in choices if i > asked] or choices
             withdraw_after = choices[rng.randrange(len(choices))] if choices else None
 
         # the assignment: the officer takes it from the inbox before the first step

@@ -711,7 +711,8 @@ def generate(
     writer = None if dry_run else ChunkWriter(country)
     if pipeline is None:
         pipeline = params.applications > params.chunk_size and _can_fork()
-    chunks = _planned_elsewhere(plan) if pipeline else plan.chunks()
+    waited: dict[str, float] = {}
+    chunks = _planned_elsewhere(plan, waited) if pipeline else plan.chunks()
     for chunk in chunks:
         plan.summary.add(chunk)
         if writer is not None:
@@ -719,6 +720,8 @@ def generate(
         if progress is not None:
             progress(len(chunk.apps))
     stats = writer.stats if writer is not None else WriteStats()
+    if "plan" in waited:
+        stats.timings["waiting for the plan"] = waited["plan"]
     if writer is not None:
         audit_record(
             actor_username=SYSTEM, actor_role=SYSTEM, action="demo.generated",
@@ -752,8 +755,9 @@ class _Failure:
     text: str
 
 
-def _planned_elsewhere(plan: HistoryPlan) -> Iterator[Chunk]:
-    """`plan.chunks()`, computed by a forked process two chunks ahead of the writer."""
+def _planned_elsewhere(plan: HistoryPlan, waited: dict[str, float]) -> Iterator[Chunk]:
+    """`plan.chunks()`, computed by a forked process two chunks ahead of the writer; the
+    seconds spent waiting for it add up in `waited["plan"]`."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue(maxsize=2)
     process = context.Process(target=_plan_into, args=(plan, queue), daemon=True,
@@ -761,6 +765,7 @@ def _planned_elsewhere(plan: HistoryPlan) -> Iterator[Chunk]:
     process.start()
     try:
         while True:
+            started = time.perf_counter()
             try:
                 item = queue.get(timeout=5)
             except Empty:
@@ -769,6 +774,7 @@ def _planned_elsewhere(plan: HistoryPlan) -> Iterator[Chunk]:
                         f"the planning process stopped (exit code {process.exitcode})"
                     ) from None
                 continue
+            waited["plan"] = waited.get("plan", 0.0) + time.perf_counter() - started
             if item is None:
                 break
             if isinstance(item, _Failure):

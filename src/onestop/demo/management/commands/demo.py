@@ -100,8 +100,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="the same seed gives the "
                             "same history (default 1)")
         parser.add_argument("--year", type=int, default=None,
-                            help="the year of the history (default: this year, up to "
-                            "yesterday; recent applications are still open)")
+                            help="the year of the history (default: this year up to "
+                            "yesterday, with its latest applications still open; in January "
+                            "and February, last year)")
         parser.add_argument(
             "--channel-mix", default=",".join(f"{k}={v:g}" for k, v in DEFAULT_MIX.items()),
             help="shares of the submission channels, adding up to 1 "
@@ -145,7 +146,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{code} already has demo data: nothing to do")
             return
         now = timezone.now()
-        year = options["year"] or now.astimezone(calendar_for(country).zone).year
+        today = now.astimezone(calendar_for(country).zone).date()
+        # this year, unless it has barely begun: then last year, a whole one
+        year = options["year"] or (today.year if today.month > 2 else today.year - 1)
         params = Params(
             applications=options["applications"],
             seed=options["seed"],
@@ -172,6 +175,8 @@ class Command(BaseCommand):
         self._report(code, params, result, dry_run=options["dry_run"])
 
     def _report(self, code: str, params: Params, result: Result, *, dry_run: bool) -> None:
+        if self.verbosity == 0:
+            return
         s, w = result.summary, result.stats
         n = max(s.applications, 1)
         rate = s.applications / max(result.seconds, 1e-9)
@@ -200,7 +205,9 @@ class Command(BaseCommand):
             f"offers" + ("" if dry_run else f", {w.audit:,} audit entries (head "
                          f"{w.head.sequence}:{w.head.hash[:16]}…), {result.accounts:,} "
                          "demo accounts created"))
-        out(f"  time:      {result.seconds:,.1f} s ({rate:,.0f} applications/s; writing "
-            f"{w.seconds:,.1f} s), peak memory {peak:,.0f} MB")
+        rows = w.applications + w.events + w.payments + w.offers + w.audit
+        out(f"  time:      {result.seconds:,.1f} s: {rate:,.0f} applications/s"
+            + ("" if dry_run else f", {rows / max(result.seconds, 1e-9):,.0f} rows/s (writing "
+               f"{w.seconds:,.1f} s)") + f"; peak memory {peak:,.0f} MB")
         if self.verbosity > 1 and w.timings:
             out("  writing:   " + ", ".join(f"{k} {v:,.1f} s" for k, v in w.timings.items()))
