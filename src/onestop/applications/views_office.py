@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onestop.accounts.models import User
@@ -70,15 +70,15 @@ STATUS = {SubmissionInvalid: 422, Forbidden: 403, NotFound: 404, Conflict: 409}
 CENTRE_CHANNELS = frozenset(services.CHANNEL_OFFERED_AS["centre"])
 DOCUMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ROLE_NAMES = {
-    "citizen": _lazy("citizen"), "operator": _lazy("centre operator"),
-    "officer": _lazy("officer"), "supervisor": _lazy("supervisor"),
-    "controller": _lazy("controller"), "analyst": _lazy("analyst"),
-    "admin": _lazy("administrator"), "system": _lazy("system"),
+    "citizen": gettext_lazy("citizen"), "operator": gettext_lazy("centre operator"),
+    "officer": gettext_lazy("officer"), "supervisor": gettext_lazy("supervisor"),
+    "controller": gettext_lazy("controller"), "analyst": gettext_lazy("analyst"),
+    "admin": gettext_lazy("administrator"), "system": gettext_lazy("system"),
 }
 CHANNEL_NAMES = {
-    "portal": _lazy("on the portal"), "centre": _lazy("at a one-stop-shop centre"),
-    "api": _lazy("through the API"), "proactive": _lazy("proactively, by the state"),
-    "open311": _lazy("through Open311"), "govstack": _lazy("through GovStack"),
+    "portal": gettext_lazy("on the portal"), "centre": gettext_lazy("at a one-stop-shop centre"),
+    "api": gettext_lazy("through the API"), "proactive": gettext_lazy("proactively, by the state"),
+    "open311": gettext_lazy("through Open311"), "govstack": gettext_lazy("through GovStack"),
 }
 View = Callable[..., HttpResponseBase]
 
@@ -111,9 +111,9 @@ def _for_roles(roles: Iterable[str], refusal: str | Promise) -> Callable[[View],
     return decorate
 
 
-office_only = _for_roles(AGENCY_ROLES, _lazy(
+office_only = _for_roles(AGENCY_ROLES, gettext_lazy(
     "The back office is open to an agency's officers and supervisors only."))
-counter_only = _for_roles({Role.OPERATOR}, _lazy(
+counter_only = _for_roles({Role.OPERATOR}, gettext_lazy(
     "The counter is open to the operators of a one-stop-shop centre only."))
 
 
@@ -221,12 +221,12 @@ def _services_in_scope(user: User) -> list[Service]:
 
 
 class InboxFilter(StaffForm):
-    service = forms.ChoiceField(label=_lazy("Service"), required=False)
-    state = forms.ChoiceField(label=_lazy("State"), required=False)
-    overdue = forms.ChoiceField(label=_lazy("Overdue"), required=False, choices=[
-        ("", _lazy("All")), ("yes", _lazy("Overdue only")), ("no", _lazy("Not overdue")),
+    service = forms.ChoiceField(label=gettext_lazy("Service"), required=False)
+    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
+    overdue = forms.ChoiceField(label=gettext_lazy("Overdue"), required=False, choices=[
+        ("", gettext_lazy("All")), ("yes", gettext_lazy("Overdue only")), ("no", gettext_lazy("Not overdue")),
     ])
-    mine = forms.BooleanField(label=_lazy("Assigned to me"), required=False)
+    mine = forms.BooleanField(label=gettext_lazy("Assigned to me"), required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -412,7 +412,7 @@ def _mark_invalid(form: forms.Form) -> None:
 
 
 class AssignForm(StaffForm):
-    assignee = forms.CharField(label=_lazy("Assign to"), required=False, max_length=20)
+    assignee = forms.CharField(label=gettext_lazy("Assign to"), required=False, max_length=20)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -722,11 +722,11 @@ def counter(request: HttpRequest) -> HttpResponse:
 class CitizenForm(StaffForm):
     """Who the operator applies for; `submission` makes a re-sent form one application."""
 
-    national_id = forms.CharField(label=_lazy("National ID number (IIN)"), max_length=32)
-    applicant_name = forms.CharField(label=_lazy("Full name"), max_length=200)
-    phone = forms.CharField(label=_lazy("Phone"), max_length=32, required=False,
+    national_id = forms.CharField(label=gettext_lazy("National ID number (IIN)"), max_length=32)
+    applicant_name = forms.CharField(label=gettext_lazy("Full name"), max_length=200)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32, required=False,
                             widget=forms.TextInput(attrs={"type": "tel"}))
-    email = forms.EmailField(label=_lazy("Email"), max_length=254, required=False)
+    email = forms.EmailField(label=gettext_lazy("Email"), max_length=254, required=False)
     submission = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def clean_national_id(self) -> str:
@@ -861,7 +861,7 @@ def counter_receipt(request: HttpRequest, number: str) -> HttpResponse:
 
 
 class FindForm(StaffForm):
-    number = forms.CharField(label=_lazy("Application number"), max_length=32)
+    number = forms.CharField(label=gettext_lazy("Application number"), max_length=32)
 
 
 @require_GET

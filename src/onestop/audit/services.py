@@ -98,10 +98,10 @@ def record(
     with transaction.atomic(using=db, savepoint=False):
         if connections[db].vendor == "postgresql":
             return _append_in_database(db, entry, recorded_at)
-        head = _lock_head(db)
+        head = lock_head(db)
         sealed = _seal(entry, head, recorded_at)
         saved = AuditEntry.objects.using(db).create(**sealed._asdict())
-        _move_head(db, sealed)
+        move_head(db, sealed)
         return saved
 
 
@@ -111,7 +111,7 @@ def record_many(entries: Iterable[NewEntry], *, batch_size: int = 2000) -> Head:
     checked = [_checked(entry) for entry in entries]
     db = router.db_for_write(AuditEntry)
     with transaction.atomic(using=db, savepoint=False):
-        head = _lock_head(db)
+        head = lock_head(db)
         rows = []
         for entry in checked:
             sealed = _seal(entry, head, timezone.now())
@@ -119,7 +119,7 @@ def record_many(entries: Iterable[NewEntry], *, batch_size: int = 2000) -> Head:
             head = Head(sealed.sequence, sealed.hash)
         AuditEntry.objects.using(db).bulk_create(rows, batch_size=batch_size)
         if rows:
-            _move_head(db, rows[-1].as_record())
+            move_head(db, rows[-1].as_record())
     return head
 
 
@@ -197,9 +197,13 @@ def _ensure_head(db: str) -> None:
     )
 
 
-def _lock_head(db: str) -> Head:
+def lock_head(db: str) -> Head:
     """Lock the head row until the transaction ends (SELECT … FOR UPDATE; on SQLite the
-    transaction's write lock already excludes other writers) and read it."""
+    transaction's write lock already excludes other writers) and read it.
+
+    With `move_head`, for a writer that inserts entries in bulk itself (the demo
+    generator): lock, insert the entries chained onto the head, move the head to the last
+    one, all in one transaction."""
     rows = ChainHead.objects.using(db).select_for_update().filter(id=HEAD_ID)
     row = rows.values_list("sequence", "hash").first()
     if row is None:
@@ -208,10 +212,16 @@ def _lock_head(db: str) -> Head:
     return Head(*row)
 
 
-def _move_head(db: str, last: Record) -> None:
+def move_head(db: str, last: Record) -> None:
+    """Make `last` (just inserted, under `lock_head`) the chain's head."""
     ChainHead.objects.using(db).filter(id=HEAD_ID).update(
         sequence=last.sequence, prev_hash=last.prev_hash, hash=last.hash
     )
+
+
+# The first names, kept while onestop.demo.writer calls them.
+_lock_head = lock_head
+_move_head = move_head
 
 
 def _saved(db: str, sealed: Record) -> AuditEntry:
