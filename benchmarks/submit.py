@@ -128,11 +128,9 @@ def driver_client(args: tuple[str, dict[str, dict[str, object]], float]) -> list
                 entry["sequence"] = head[0] + 1
                 entry["prev_hash"] = head[1]
                 entry["hash"] = hashlib.sha256(json.dumps(entry, default=str).encode()).hexdigest()
-                conn.execute(
-                    "INSERT INTO audit_auditentry (%s) VALUES (%s)" % (
-                        ", ".join(entry), ", ".join(["%s"] * len(entry))),
-                    list(entry.values()),
-                )
+                columns, slots = ", ".join(entry), ", ".join(["%s"] * len(entry))
+                conn.execute(f"INSERT INTO audit_auditentry ({columns}) VALUES ({slots})",
+                             list(entry.values()))
                 message = dict(rows["notifications_message"])
                 message["idempotency_key"] = secrets.token_hex(16)
                 insert(conn, "notifications_message", message)
@@ -143,8 +141,8 @@ def driver_client(args: tuple[str, dict[str, dict[str, object]], float]) -> list
 def insert(conn: psycopg.Connection, table: str, row: dict[str, object]) -> int:
     row = {k: (psycopg.types.json.Jsonb(v) if isinstance(v, dict | list) else v)
            for k, v in row.items() if k != "id"}
-    query = "INSERT INTO %s (%s) VALUES (%s) RETURNING id" % (
-        table, ", ".join(row), ", ".join(["%s"] * len(row)))
+    columns, slots = ", ".join(row), ", ".join(["%s"] * len(row))
+    query = f"INSERT INTO {table} ({columns}) VALUES ({slots}) RETURNING id"
     return int(conn.execute(query, list(row.values())).fetchone()[0])
 
 
@@ -160,7 +158,7 @@ def template_rows(url: str) -> dict[str, dict[str, object]]:
             if row is None:
                 sys.exit(f"no row in {table} to copy: did the API run submit anything?")
             rows[table] = dict(row)
-    from onestop.audit.services import CHAIN_LOCK_KEY  # noqa: PLC0415
+    from onestop.audit.services import CHAIN_LOCK_KEY
     rows["lock"] = {"key": CHAIN_LOCK_KEY}
     return rows
 
@@ -215,7 +213,7 @@ def main() -> None:
     url = env["ONESTOP_DATABASE_URL"]
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "onestop.settings"
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
     rows = template_rows(url)

@@ -223,7 +223,9 @@ class InboxFilter(StaffForm):
     service = forms.ChoiceField(label=gettext_lazy("Service"), required=False)
     state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
     overdue = forms.ChoiceField(label=gettext_lazy("Overdue"), required=False, choices=[
-        ("", gettext_lazy("All")), ("yes", gettext_lazy("Overdue only")), ("no", gettext_lazy("Not overdue")),
+        ("", gettext_lazy("All")),
+        ("yes", gettext_lazy("Overdue only")),
+        ("no", gettext_lazy("Not overdue")),
     ])
     mine = forms.BooleanField(label=gettext_lazy("Assigned to me"), required=False)
 

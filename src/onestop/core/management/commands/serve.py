@@ -43,7 +43,7 @@ class Command(BaseCommand):
         ]
         if options["with_worker"]:
             # Same process group: Ctrl-C in the terminal stops both.
-            subprocess.Popen([sys.executable, "-m", "onestop.cli", "worker"])  # noqa: S603
+            subprocess.Popen([sys.executable, "-m", "onestop.cli", "worker"])
         self.stdout.write(f"onestop on http://{options['host']}:{options['port']}/")
         sys.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 (replacing this process with the server)
