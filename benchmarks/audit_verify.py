@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -121,7 +122,7 @@ def insert(records: list[Any]) -> None:
 
             marks = ", ".join("?" * len(FIELDS))
             raw.executemany(  # the table and columns are the model's own names
-                f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows()  # noqa: S608
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows()
             )
         last = records[-1]
         ChainHead.objects.update_or_create(
@@ -216,6 +217,10 @@ def main() -> None:
     finally:
         if not args.keep:
             truncate()
+            connection.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif connection.vendor == "sqlite":
+            print(f"the chain is kept in {connection.settings_dict['NAME']}")
 
 
 def in_memory(n: int) -> Timing:

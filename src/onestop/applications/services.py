@@ -14,7 +14,9 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +47,7 @@ from onestop.applications.workflow import (
     Transition,
     Workflow,
 )
-from onestop.audit.services import record as audit
+from onestop.audit.services import NewEntry, record_many
 from onestop.catalogue.models import (
     Agency,
     Country,
@@ -301,6 +303,28 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
                        application.number, exc)
 
 
+_audit_buffer: ContextVar[list[NewEntry] | None] = ContextVar("audit_buffer", default=None)
+
+
+@contextmanager
+def _audited() -> Iterator[None]:
+    """Collect the audit entries of one use case and append them to the chain last, just
+    before the transaction commits: every writer waits on the chain's head, so it is held
+    for one statement instead of the whole use case. Nested use cases share the outer
+    one's entries."""
+    if _audit_buffer.get() is not None:
+        yield
+        return
+    buffer: list[NewEntry] = []
+    token = _audit_buffer.set(buffer)
+    try:
+        yield
+        if buffer:
+            record_many(buffer)
+    finally:
+        _audit_buffer.reset(token)
+
+
 def _actor(user: User | None) -> tuple[str, str]:
     return (user.username, user.role) if user is not None else (SYSTEM, SYSTEM)
 
@@ -331,7 +355,7 @@ def _record_event(
         data=data or {},
     )
     username, _ = _actor(user)
-    audit(
+    entry = NewEntry(
         actor_username=username,
         actor_role=role,
         action=f"application.{action}",
@@ -346,6 +370,11 @@ def _record_event(
             **({"details": data} if data else {}),
         },
     )
+    buffer = _audit_buffer.get()
+    if buffer is None:
+        record_many([entry])
+    else:
+        buffer.append(entry)
     return event
 
 
@@ -412,7 +441,7 @@ def submit(
     workflow = workflow_of(service)
     for attempt in range(3):
         try:
-            with transaction.atomic():
+            with transaction.atomic(), _audited():
                 application = _create(
                     service=service, standard=standard, workflow=workflow,
                     form_data=form_data, channel=channel, national_id=national_id,
@@ -566,7 +595,7 @@ def act(
     again with it; the event, the audit entry and the notification commit together.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), _audited():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         role = role_on(user, locked) if user is not None else SYSTEM
         workflow = workflow_of(locked)
@@ -725,7 +754,7 @@ def assign(*, application: Application, user: User, assignee: User | None,
     """Assign an open application to an officer of its agency. A supervisor assigns and
     reassigns within their agency; an officer may take an unassigned one for themselves."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), _audited():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         role_on(user, locked)
         if not locked.is_open:
@@ -772,6 +801,27 @@ def submit_bundle(
     now: dt.datetime | None = None,
 ) -> tuple[Bundle, list[Submission]]:
     """Several services of one life situation from one application: all or none."""
+    with _audited():
+        return _submit_bundle(
+            life_situation=life_situation, applicant=applicant, national_id=national_id,
+            forms=forms, channel=channel, submitted_by=submitted_by, email=email, phone=phone,
+            documents=documents, now=now,
+        )
+
+
+def _submit_bundle(
+    *,
+    life_situation: LifeSituation,
+    applicant: User,
+    national_id: str,
+    forms: dict[str, Any],
+    channel: str,
+    submitted_by: User | None,
+    email: str,
+    phone: str,
+    documents: dict[str, Sequence[UploadedDocument]] | None,
+    now: dt.datetime | None,
+) -> tuple[Bundle, list[Submission]]:
     now = now or timezone.now()
     if not forms:
         raise SubmissionInvalid({"services": ["choose at least one service"]})
@@ -850,7 +900,7 @@ def confirm_offer(
         raise NotFound("no such offer")
     if offer.status != ProactiveOffer.Status.OFFERED:
         raise Conflict(f"this offer was already {offer.status}")
-    with transaction.atomic():
+    with transaction.atomic(), _audited():
         locked = ProactiveOffer.objects.select_for_update().get(pk=offer.pk)
         if locked.status != ProactiveOffer.Status.OFFERED:
             raise Conflict(f"this offer was already {locked.status}")
