@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ONESTOP = str(Path(sys.executable).with_name("onestop"))
 SERVICE = "10220001"  # certificate of (no) criminal record: instant, no uploads
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+HEAD_ID = 1  # onestop.audit's one-row chain head
 
 
 def run(env: dict[str, str], *args: str) -> str:
@@ -69,6 +70,7 @@ def prepare(database: str, clients: int) -> tuple[dict[str, str], list[str]]:
         f"for i in range({clients}):\n"
         "    u=create_user(username=f'bench{i}',password='x',role='citizen',"
         "national_id=f'9001013{i:05d}',validate=False)\n"
+        "    u.email=f'bench{i}@example.kz'; u.save(update_fields=['email'])\n"
         "    keys.append(issue_token(user=u)[1])\n"
         "print(json.dumps(keys))\n"
     )
@@ -120,17 +122,24 @@ def driver_client(args: tuple[str, dict[str, dict[str, object]], float]) -> list
                 app_id = insert(conn, "applications_application", app)
                 event = dict(rows["applications_applicationevent"], application_id=app_id)
                 insert(conn, "applications_applicationevent", event)
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", [rows["lock"]["key"]])
+                # the chain's head row, locked as onestop.audit does
                 head = conn.execute(
-                    "SELECT sequence, hash FROM audit_auditentry ORDER BY sequence DESC LIMIT 1"
+                    "SELECT sequence, hash FROM audit_chainhead WHERE id = %s FOR UPDATE",
+                    [HEAD_ID],
                 ).fetchone()
                 entry = dict(rows["audit_auditentry"])
                 entry["sequence"] = head[0] + 1
                 entry["prev_hash"] = head[1]
                 entry["hash"] = hashlib.sha256(json.dumps(entry, default=str).encode()).hexdigest()
+                entry["data"] = psycopg.types.json.Jsonb(entry["data"])
                 columns, slots = ", ".join(entry), ", ".join(["%s"] * len(entry))
                 conn.execute(f"INSERT INTO audit_auditentry ({columns}) VALUES ({slots})",
                              list(entry.values()))
+                conn.execute(
+                    "UPDATE audit_chainhead SET sequence = %s, prev_hash = %s, hash = %s"
+                    " WHERE id = %s",
+                    [entry["sequence"], entry["prev_hash"], entry["hash"], HEAD_ID],
+                )
                 message = dict(rows["notifications_message"])
                 message["idempotency_key"] = secrets.token_hex(16)
                 insert(conn, "notifications_message", message)
@@ -158,8 +167,6 @@ def template_rows(url: str) -> dict[str, dict[str, object]]:
             if row is None:
                 sys.exit(f"no row in {table} to copy: did the API run submit anything?")
             rows[table] = dict(row)
-    from onestop.audit.services import CHAIN_LOCK_KEY
-    rows["lock"] = {"key": CHAIN_LOCK_KEY}
     return rows
 
 
