@@ -26,6 +26,7 @@ var/secret_key:
 run: install var/secret_key
 	$(BIN)/onestop migrate --no-input
 	$(BIN)/onestop load-pack $(PACK)
+	$(BIN)/onestop demo --country $(PACK) --skip-existing
 	$(BIN)/onestop collectstatic --no-input --verbosity 0
 	$(BIN)/onestop demo-accounts --country $(PACK)
 	$(BIN)/onestop serve --host $(HOST) --port $(PORT) --with-worker
