@@ -10,16 +10,9 @@ def _is_admin(request: HttpRequest) -> bool:
     return getattr(request.user, "role", None) == Role.ADMIN
 
 
-@admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "role", "agency", "centre", "is_active")
-    list_filter = ("role", "is_active")
-    fieldsets = (
-        *(DjangoUserAdmin.fieldsets or ()),
-        ("onestop", {"fields": ("role", "agency", "centre", "national_id")}),
-    )
+class AdminsOnly:
+    """Accounts are managed by admins only; supervisors use the admin for the register."""
 
-    # Accounts are managed by admins only; supervisors use the admin for the register.
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _is_admin(request)
 
@@ -36,22 +29,24 @@ class UserAdmin(DjangoUserAdmin):
         return _is_admin(request)
 
 
+@admin.register(User)
+class UserAdmin(AdminsOnly, DjangoUserAdmin):
+    list_display = ("username", "role", "agency", "centre", "is_active")
+    list_filter = ("role", "is_active")
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("onestop", {"fields": ("role", "agency", "centre", "national_id")}),
+    )
+
+
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AdminsOnly, admin.ModelAdmin):
     list_display = ("prefix", "name", "user", "created_at", "expires_at", "revoked_at")
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at", "user", "name")
     fields = ("user", "name", "prefix", "key_hash", "created_at", "expires_at",
               "last_used_at", "revoked_at")
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_admin(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return _is_admin(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return _is_admin(request)
-
+    # Tokens are issued by their owners through the API; an admin only revokes them.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
