@@ -219,10 +219,6 @@ def move_head(db: str, last: Record) -> None:
     )
 
 
-# The first names, kept while onestop.demo.writer calls them.
-_lock_head = lock_head
-_move_head = move_head
-
 
 def _saved(db: str, sealed: Record) -> AuditEntry:
     """The stored entry as a model instance, without reading it back."""

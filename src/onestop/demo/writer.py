@@ -451,11 +451,11 @@ class ChunkWriter:
             self.stats.offers += self.offers.write(self._offer_rows(chunk, app_ids, offer_ids),
                                                    timings)
             # the audit entries last: the chain's head stays locked until the commit
-            head = audit_services._lock_head(connection.alias)
+            head = audit_services.lock_head(connection.alias)
             self.stats.audit += self.audit.write(self._audit_rows(chunk, event_ids, head),
                                                  timings)
             if self._last is not None:
-                audit_services._move_head(connection.alias, self._last)
+                audit_services.move_head(connection.alias, self._last)
                 self._last = None
             committing = time.perf_counter()
         timings["commit"] = timings.get("commit", 0.0) + time.perf_counter() - committing
