@@ -57,7 +57,12 @@ from onestop.catalogue.models import (
     ServiceStandard,
     WorkflowDefinition,
 )
-from onestop.catalogue.selectors import agency_subtree_ids, calendar_for
+from onestop.catalogue.selectors import (
+    agency_subtree_ids,
+    calendar_for,
+    local_today,
+    standard_in_force,
+)
 from onestop.centres.models import Centre
 from onestop.core.clock import Clock, Pause
 from onestop.notifications.services import NotificationError, enqueue
@@ -417,9 +422,7 @@ def submit(
         if previous is not None:
             return previous
 
-    calendar = calendar_for(service.country)
-    today = now.astimezone(calendar.zone).date()
-    standard = service.versions.filter(valid_from__lte=today).order_by("-valid_from").first()
+    standard = standard_in_force(service, local_today(service.country, now))
     if standard is None:
         raise NotFound(f"service {service.code} has no standard in force today")
 
@@ -859,10 +862,9 @@ def _submit_bundle(
     return bundle, submissions
 
 
-def _prefill(service: Service, source: Application, on: dt.date) -> dict[str, Any]:
+def _prefill(standard: ServiceStandard | None, source: Application) -> dict[str, Any]:
     """What the state already knows for the new service's form: the fields the issued
     application shares with it, and the applicant's national ID (once-only principle)."""
-    standard = service.versions.filter(valid_from__lte=on).order_by("-valid_from").first()
     properties = (standard.eform or {}).get("properties", {}) if standard else {}
     known = {name: value for name, value in source.form_data.items() if name in properties}
     for id_field in ("iin", "pinfl", "national_id"):
@@ -872,11 +874,12 @@ def _prefill(service: Service, source: Application, on: dt.date) -> dict[str, An
 
 
 def _offer_proactive(source: Application, now: dt.datetime) -> None:
+    on = local_today(source.country, now)
     for service in Service.objects.filter(proactive_after=source.service):
-        on = now.astimezone(calendar_for(source.country).zone).date()
+        offered = standard_in_force(service, on)
         offer, created = ProactiveOffer.objects.get_or_create(
             source=source, service=service,
-            defaults={"applicant": source.applicant, "form_data": _prefill(service, source, on),
+            defaults={"applicant": source.applicant, "form_data": _prefill(offered, source),
                       "created_at": now},
         )
         if created:
@@ -885,7 +888,6 @@ def _offer_proactive(source: Application, now: dt.datetime) -> None:
                 to_state=source.state, user=None, role=SYSTEM, now=now,
                 data={"service": service.code, "offer": offer.pk},
             )
-            offered = service.versions.filter(valid_from__lte=on).order_by("-valid_from").first()
             _notify(source, "proactive_offer",
                     {"offered_service": offered.name if offered else service.code})
 

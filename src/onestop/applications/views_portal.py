@@ -166,8 +166,7 @@ def _service_or_404(request: HttpRequest,
     service = catalogue.service_by_code(country, code) if country else None
     if country is None or service is None:
         raise Http404("no such service")
-    today = timezone.now().astimezone(catalogue.calendar_for(country).zone).date()
-    standard = catalogue.current_standard(service, today)
+    standard = catalogue.current_standard(service, catalogue.local_today(country))
     if standard is None:
         raise Http404("no standard in force")
     return country, service, standard
@@ -276,8 +275,7 @@ def drafts(request: HttpRequest) -> HttpResponse:
     rows = []
     for draft in Draft.objects.filter(owner=_user(request)).select_related("service__country"):
         country = draft.service.country
-        today = timezone.now().astimezone(catalogue.calendar_for(country).zone).date()
-        standard = draft.service.versions.filter(valid_from__lte=today).first()
+        standard = catalogue.standard_in_force(draft.service, catalogue.local_today(country))
         name = localize(standard.name if standard else None, _language(country),
                         country.languages)
         rows.append({"draft": draft, "service_name": name or draft.service.code})

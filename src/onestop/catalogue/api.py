@@ -9,7 +9,6 @@ from typing import Any, Literal
 import jsonschema
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -39,10 +38,6 @@ def resolve_country(code: str | None) -> Country:
     if country is None:
         raise HttpError(404, "no country pack is loaded yet: run `onestop load-pack kz`")
     return country
-
-
-def local_today(country: Country) -> dt.date:
-    return timezone.now().astimezone(country.working_calendar().zone).date()
 
 
 class Text:
@@ -202,7 +197,7 @@ def list_services(request: HttpRequest, filters: Query[ServiceFilters]) -> dict[
     word of `q`; filtered by providing agency (with its sub-units) and life situation."""
     country = resolve_country(filters.country)
     text = Text(country, filters.lang)
-    day = filters.on or local_today(country)
+    day = filters.on or selectors.local_today(country)
     found = selectors.search_services(
         country=country,
         query=filters.q,
@@ -230,7 +225,7 @@ def _service_and_standard(
     service = selectors.service_by_code(country, code)
     if service is None:
         raise HttpError(404, f"no service {code!r} in the register of {country.code}")
-    day = query.on or local_today(country)
+    day = query.on or selectors.local_today(country)
     standard = selectors.current_standard(service, day)
     if standard is None:
         raise HttpError(404, f"service {code} had no standard in force on {day.isoformat()}")

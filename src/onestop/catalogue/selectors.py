@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.catalogue.models import Agency, Country, LifeSituation, Service, ServiceStandard
@@ -67,6 +69,16 @@ def search_services(
         .distinct()
         .order_by("code")
     )
+
+
+def local_today(country: Country, now: dt.datetime | None = None) -> dt.date:
+    """Today's date where the country is (deadlines and standards change at its midnight)."""
+    return (now or timezone.now()).astimezone(ZoneInfo(country.time_zone)).date()
+
+
+def standard_in_force(service: Service, on: dt.date) -> ServiceStandard | None:
+    """The version of the service's standard in force on `on` (one query)."""
+    return service.versions.filter(valid_from__lte=on).order_by("-valid_from").first()
 
 
 def current_standard(service: Service, on: dt.date) -> ServiceStandard | None:

@@ -22,7 +22,7 @@ from onestop.catalogue.models import (
     WorkflowDefinition,
 )
 from onestop.catalogue.packs import Pack
-from onestop.catalogue.selectors import agencies_in_scope
+from onestop.catalogue.selectors import agencies_in_scope, standard_in_force
 from onestop.centres.models import Centre
 from onestop.core.text import searchable
 
@@ -265,7 +265,7 @@ def publish_standard_version(
     if service.versions.filter(valid_from=valid_from).exists():
         raise Conflict(f"a version applying from {valid_from.isoformat()} already exists")
     base = (
-        service.versions.filter(valid_from__lte=valid_from).order_by("-valid_from").first()
+        standard_in_force(service, valid_from)
         or service.versions.order_by("valid_from").first()
     )
     if base is None:

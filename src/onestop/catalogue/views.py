@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -34,12 +31,8 @@ def _country_or_404(request: HttpRequest) -> Country:
     return country
 
 
-def _today(country: Country) -> dt.date:
-    return timezone.now().astimezone(country.working_calendar().zone).date()
-
-
 def _rows(country: Country, **filters: str | None) -> list[dict[str, object]]:
-    today = _today(country)
+    today = selectors.local_today(country)
     rows: list[dict[str, object]] = []
     for service in selectors.search_services(country=country, **filters):  # type: ignore[arg-type]
         standard = selectors.current_standard(service, today)
@@ -130,7 +123,7 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
     if service is None:
         raise Http404("no such service")
     form = VersionForm(request.GET)
-    day = _today(country)
+    day = selectors.local_today(country)
     if form.is_valid() and form.cleaned_data["on"]:
         day = form.cleaned_data["on"]
     standard = selectors.current_standard(service, day)
