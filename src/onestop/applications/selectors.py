@@ -18,16 +18,17 @@ READ_ALL_ROLES = frozenset({Role.CONTROLLER, Role.ANALYST, Role.ADMIN})
 
 def visible(user: User) -> QuerySet[Application]:
     """The applications `user` may see: a citizen their own; agency staff their agency's
-    (with its units); an operator those taken at their centre; control, analysis and
+    (with its units); an operator or a centre's manager those taken at their centre; control, analysis and
     admins all."""
     applications = Application.objects.select_related(
         "service", "standard", "agency", "country", "assigned_to", "centre"
     )
     if user.role == Role.CITIZEN:
         return applications.filter(applicant=user)
-    if user.role in AGENCY_ROLES:
-        return applications.filter(agency_id__in=agency_subtree_ids([user.agency_id or 0]))
-    if user.role == Role.OPERATOR and user.centre_id is not None:
+    if user.role in AGENCY_ROLES and user.agency_id is not None:
+        return applications.filter(agency_id__in=agency_subtree_ids([user.agency_id]))
+    # operators, and a supervisor who manages a centre: the applications taken there
+    if user.role in (Role.OPERATOR, Role.SUPERVISOR) and user.centre_id is not None:
         return applications.filter(centre_id=user.centre_id)
     if user.role in READ_ALL_ROLES:
         return applications

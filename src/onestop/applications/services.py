@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
@@ -65,7 +65,13 @@ from onestop.catalogue.selectors import (
 )
 from onestop.centres.models import Centre
 from onestop.core.clock import Clock, Pause
-from onestop.notifications.services import NotificationError, enqueue
+from onestop.notifications.models import Message
+from onestop.notifications.services import (
+    NotificationError,
+    enqueue,
+    enqueue_many,
+    prepare,
+)
 
 logger = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -281,8 +287,9 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
     country = application.country
     standard = application.standard
     local_deadline = application.deadline_at.astimezone(calendar_for(country).zone)
+    pending = _pending.get()
     try:
-        enqueue(
+        message = (prepare if pending is not None else enqueue)(
             channel=channel,
             recipient=recipient,
             template=template,
@@ -300,6 +307,8 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
             subject_type="application",
             subject_id=application.number,
         )
+        if pending is not None:
+            pending.messages.append(message)
     except NotificationError as exc:
         # An address the outbox cannot take (say, a malformed phone) must not lose the
         # application; the cabinet and the status page still show every change. The
@@ -308,26 +317,71 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
                        application.number, exc)
 
 
-_audit_buffer: ContextVar[list[NewEntry] | None] = ContextVar("audit_buffer", default=None)
+@dataclass
+class _Pending:
+    """The rows one use case writes last, together: its events and outbox messages (one
+    INSERT each) and the audit entries of its events, appended to the chain just before
+    the transaction commits."""
+
+    events: list[tuple[ApplicationEvent, dict[str, Any]]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    entries: list[NewEntry] = field(default_factory=list)
+
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.events), len(self.messages), len(self.entries)
+
+    def reset_to(self, mark: tuple[int, int, int]) -> None:
+        """Forget what was added since `mark` (its savepoint was rolled back)."""
+        del self.events[mark[0]:]
+        del self.messages[mark[1]:]
+        del self.entries[mark[2]:]
+
+    def write_events(self) -> None:
+        """Insert the events recorded so far, and make their audit entries (which name
+        each event's id)."""
+        if not self.events:
+            return
+        events = [event for event, _ in self.events]
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            ApplicationEvent.objects.bulk_create(events)
+        for event, entry in self.events:
+            if event.pk is None:  # a database that cannot return ids from a bulk insert
+                raise RuntimeError("the events were inserted without their ids")
+            entry["data"] = {"event": event.pk, **entry["data"]}
+            self.entries.append(NewEntry(**entry))
+        self.events.clear()
+
+    def write(self) -> None:
+        self.write_events()
+        if self.messages:
+            enqueue_many(self.messages)
+            self.messages.clear()
+        if self.entries:
+            record_many(self.entries)
+            self.entries.clear()
+
+
+_pending: ContextVar[_Pending | None] = ContextVar("pending_writes", default=None)
 
 
 @contextmanager
 def _audited() -> Iterator[None]:
-    """Collect the audit entries of one use case and append them to the chain last, just
-    before the transaction commits: every writer waits on the chain's head, so it is held
-    for one statement instead of the whole use case. Nested use cases share the outer
-    one's entries."""
-    if _audit_buffer.get() is not None:
+    """Collect the events, outbox messages and audit entries of one use case and write
+    them last, in one INSERT per table, just before the transaction commits: every writer
+    waits on the audit chain's head, so it is held for one statement instead of the whole
+    use case. Nested use cases share the outer one's rows."""
+    if _pending.get() is not None:
         yield
         return
-    buffer: list[NewEntry] = []
-    token = _audit_buffer.set(buffer)
+    pending = _Pending()
+    token = _pending.set(pending)
     try:
         yield
-        if buffer:
-            record_many(buffer)
+        pending.write()
     finally:
-        _audit_buffer.reset(token)
+        _pending.reset(token)
 
 
 def _actor(user: User | None) -> tuple[str, str]:
@@ -347,7 +401,7 @@ def _record_event(
     comment: str = "",
     data: dict[str, Any] | None = None,
 ) -> ApplicationEvent:
-    event = ApplicationEvent.objects.create(
+    event = ApplicationEvent(
         application=application,
         at=now,
         action=action,
@@ -359,27 +413,33 @@ def _record_event(
         comment=comment,
         data=data or {},
     )
+    # A new application keeps its clock's events in memory (see _create): its clock and
+    # its answer need no query then.
+    known = getattr(application, "clock_events", None)
+    if clock in ("stop", "resume") and isinstance(known, list):
+        known.append(event)
     username, _ = _actor(user)
-    entry = NewEntry(
-        actor_username=username,
-        actor_role=role,
-        action=f"application.{action}",
-        subject_type="application",
-        subject_id=application.number,
-        data={
-            "event": event.pk,
+    entry: dict[str, Any] = {
+        "actor_username": username,
+        "actor_role": role,
+        "action": f"application.{action}",
+        "subject_type": "application",
+        "subject_id": application.number,
+        "data": {
             "from": from_state,
             "to": to_state,
             "at": now.isoformat(),
             "clock": clock,
             **({"details": data} if data else {}),
         },
-    )
-    buffer = _audit_buffer.get()
-    if buffer is None:
-        record_many([entry])
+    }
+    pending = _pending.get()
+    if pending is None:
+        event.save(force_insert=True)
+        entry["data"] = {"event": event.pk, **entry["data"]}
+        record_many([NewEntry(**entry)])
     else:
-        buffer.append(entry)
+        pending.events.append((event, entry))
     return event
 
 

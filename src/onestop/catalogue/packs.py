@@ -60,6 +60,8 @@ class Pack:
     services: list[dict[str, Any]] = field(default_factory=list)
     centres: list[dict[str, Any]] = field(default_factory=list)
     workflows: list[dict[str, Any]] = field(default_factory=list)
+    # the `queue` section: service groups, priority categories, appointment rules
+    queue: dict[str, Any] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -99,6 +101,11 @@ CODE = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
 HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 INTERVAL = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$"}
 WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+HOURS = {
+    "type": "object",
+    "propertyNames": {"enum": WEEKDAY_NAMES},
+    "additionalProperties": {"type": "array", "items": INTERVAL},
+}
 CHANNELS = ["provider_office", "centre", "portal", "mobile", "kiosk", "proactive"]
 
 
@@ -145,6 +152,7 @@ PACK_HEADER_SCHEMA: dict[str, Any] = _obj(
             },
         ),
         "calendar": {"type": "object"},
+        "queue": {"type": "object"},
     },
 )
 
@@ -179,6 +187,45 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
                 "extra_days_off": _dated(optional_text),
                 "extra_working_days": _dated(optional_text),
                 "removed_holidays": _dated(optional_text),
+            },
+        ),
+        "queue": _obj(
+            ["service_groups"],
+            {
+                "no_show_after_minutes": {"type": "integer", "minimum": 1, "maximum": 120},
+                "max_future_appointments": {"type": "integer", "minimum": 1, "maximum": 50},
+                "appointment_slot_minutes": {"type": "integer", "minimum": 5, "maximum": 240},
+                "appointment_days_ahead": {"type": "integer", "minimum": 1, "maximum": 366},
+                "appointment_early_minutes": {"type": "integer", "minimum": 0, "maximum": 120},
+                "default_max_wait_minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
+                "service_groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _obj(
+                        ["code", "name"],
+                        {
+                            "code": {"type": "string", "pattern": "^[A-Z]{1,3}$"},
+                            "name": text,
+                            "purpose": {"enum": ["apply", "pickup", "consult"]},
+                            "services": {
+                                "type": "array",
+                                "items": {"type": "string", "pattern": r"^\d{1,8}$"},
+                            },
+                            "default": {"type": "boolean"},
+                        },
+                    ),
+                },
+                "priority_categories": {
+                    "type": "array",
+                    "items": _obj(
+                        ["code", "name", "rank"],
+                        {
+                            "code": CODE,
+                            "name": text,
+                            "rank": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                    ),
+                },
             },
         ),
         "agencies": _obj(
@@ -320,10 +367,25 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
                 "kind": {"enum": ["centre", "branch", "duty", "specialised"]},
                 "address": text,
                 "counters": {"type": "integer", "minimum": 1, "maximum": 500},
-                "opening_hours": {
-                    "type": "object",
-                    "propertyNames": {"enum": WEEKDAY_NAMES},
-                    "additionalProperties": {"type": "array", "items": INTERVAL},
+                "opening_hours": HOURS,
+                "breaks": HOURS,
+                "counter_groups": {
+                    "type": "array",
+                    "items": _obj(
+                        ["counters", "groups"],
+                        {
+                            "counters": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "integer", "minimum": 1},
+                            },
+                            "groups": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "string"},
+                            },
+                        },
+                    ),
                 },
             },
         ),
@@ -412,6 +474,19 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
     situations = _codes(pack.life_situations)
     workflows = _codes(pack.workflows)
     service_codes = _codes(pack.services)
+    groups = pack.queue.get("service_groups", [])
+    group_codes = {g["code"] for g in groups}
+
+    if len(group_codes) != len(groups):
+        yield Problem("pack.yaml", "queue", "service_groups", "duplicate code")
+    if groups and sum(1 for g in groups if g.get("default")) != 1:
+        yield Problem(
+            "pack.yaml", "queue", "service_groups",
+            "exactly one group must be the default (default: true)",
+        )
+    categories = [c["code"] for c in pack.queue.get("priority_categories", [])]
+    if len(categories) != len(set(categories)):
+        yield Problem("pack.yaml", "queue", "priority_categories", "duplicate code")
 
     try:
         ZoneInfo(pack.country["time_zone"])
@@ -498,13 +573,28 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
         label = _entry_label("centres", pack.centres, index)
         if centre["region"] not in regions:
             yield Problem("centres.yaml", label, "region", f"no region {centre['region']!r}")
-        for day, intervals in centre.get("opening_hours", {}).items():
-            for interval in intervals:
-                start, end = interval.split("-")
-                if start >= end:
+        for key in ("opening_hours", "breaks"):
+            for day, intervals in centre.get(key, {}).items():
+                for interval in intervals:
+                    start, end = interval.split("-")
+                    if start >= end:
+                        yield Problem(
+                            "centres.yaml", label, f"{key}.{day}",
+                            f"{interval!r} ends before it starts",
+                        )
+        for g_index, item in enumerate(centre.get("counter_groups", [])):
+            where = f"counter_groups[{g_index}]"
+            for number in item["counters"]:
+                if number > centre["counters"]:
                     yield Problem(
-                        "centres.yaml", label, f"opening_hours.{day}",
-                        f"{interval!r} ends before it starts",
+                        "centres.yaml", label, f"{where}.counters",
+                        f"counter {number} is beyond the centre's {centre['counters']} counters",
+                    )
+            for group in item["groups"]:
+                if group not in group_codes:
+                    yield Problem(
+                        "centres.yaml", label, f"{where}.groups",
+                        f"no service group {group!r} in pack.yaml queue.service_groups",
                     )
 
 
@@ -544,6 +634,15 @@ def read_pack(path: Path) -> Pack:
             Problem("pack.yaml", "calendar", _field_path(list(error.absolute_path)), error.message)
         )
 
+    if "queue" in header:
+        for error in jsonschema.Draft202012Validator(schemas["queue"]).iter_errors(
+            header["queue"]
+        ):
+            problems.append(
+                Problem("pack.yaml", "queue", _field_path(list(error.absolute_path)),
+                        error.message)
+            )
+
     header_broken = bool(problems)
     lists: dict[str, list[Any]] = {}
     broken: dict[str, set[int]] = {}
@@ -570,6 +669,7 @@ def read_pack(path: Path) -> Pack:
         life_situations=lists["life_situations"],
         services=lists["services"],
         centres=lists["centres"],
+        queue=header.get("queue") or {},
     )
     _, workflow_problems = read_workflows(raw["workflows.yaml"], state_language)
     problems.extend(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -23,7 +23,13 @@ from onestop.catalogue.models import (
 )
 from onestop.catalogue.packs import Pack
 from onestop.catalogue.selectors import agencies_in_scope, standard_in_force
-from onestop.centres.models import Centre
+from onestop.centres.models import (
+    Centre,
+    Counter,
+    PriorityCategory,
+    QueueSettings,
+    ServiceGroup,
+)
 from onestop.core.text import searchable
 
 M = TypeVar("M", bound=models.Model)
@@ -34,10 +40,10 @@ class LoadReport:
     """What loading a pack did, per kind of record: created, updated, unchanged."""
 
     country: str
-    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    counts: dict[str, collections.Counter[str]] = field(default_factory=dict)
 
     def add(self, kind: str, outcome: str) -> None:
-        self.counts.setdefault(kind, Counter())[outcome] += 1
+        self.counts.setdefault(kind, collections.Counter())[outcome] += 1
 
     @property
     def changed(self) -> bool:
@@ -228,10 +234,86 @@ def load_pack(pack: Pack) -> LoadReport:
                 "address": item.get("address", {}),
                 "counters": item["counters"],
                 "opening_hours": item.get("opening_hours", {}),
+                "breaks": item.get("breaks", {}),
             },
         )
         report.add("centres", outcome)
+    _load_queue(country, pack, report)
     return report
+
+
+QUEUE_SETTINGS = (
+    "no_show_after_minutes",
+    "max_future_appointments",
+    "appointment_slot_minutes",
+    "appointment_days_ahead",
+    "appointment_early_minutes",
+    "default_max_wait_minutes",
+)
+
+
+def _load_queue(country: Country, pack: Pack, report: LoadReport) -> None:
+    """Queue rules, service groups, priority categories and each centre's counters."""
+    queue = pack.queue
+    defaults = {f.name: f.default for f in QueueSettings._meta.fields if f.name in QUEUE_SETTINGS}
+    _, outcome = _upsert(
+        QueueSettings,
+        {"country": country},
+        {key: queue.get(key, defaults[key]) for key in QUEUE_SETTINGS},
+    )
+    report.add("queue rules", outcome)
+    groups: dict[str, ServiceGroup] = {}
+    for position, item in enumerate(queue.get("service_groups", [])):
+        group, outcome = _upsert(
+            ServiceGroup,
+            {"country": country, "code": item["code"]},
+            {
+                "name": item["name"],
+                "purpose": item.get("purpose", ServiceGroup.Purpose.APPLY),
+                "service_prefixes": list(item.get("services", [])),
+                "is_default": bool(item.get("default", False)),
+                "position": position,
+            },
+        )
+        groups[group.code] = group
+        report.add("service groups", outcome)
+    for item in queue.get("priority_categories", []):
+        _, outcome = _upsert(
+            PriorityCategory,
+            {"country": country, "code": item["code"]},
+            {"name": item["name"], "rank": item["rank"]},
+        )
+        report.add("priority categories", outcome)
+
+    every_group = set(groups.values())
+    for item in pack.centres:
+        centre = Centre.objects.get(country=country, code=item["code"])
+        wanted: dict[int, set[ServiceGroup]] = {}
+        for rule in item.get("counter_groups", []):
+            for number in rule["counters"]:
+                wanted.setdefault(number, set()).update(groups[g] for g in rule["groups"])
+        existing = {c.number: c for c in centre.counter_set.prefetch_related("groups")}
+        for number in range(1, item["counters"] + 1):
+            counter = existing.get(number)
+            outcome = "unchanged"
+            if counter is None:
+                counter = Counter.objects.create(centre=centre, number=number)
+                outcome = "created"
+            elif not counter.active:
+                counter.active = True
+                counter.save(update_fields=["active"])
+                outcome = "updated"
+            serves = wanted.get(number, every_group)
+            if set(counter.groups.all()) != serves:
+                counter.groups.set(serves)
+                outcome = "updated" if outcome == "unchanged" else outcome
+            report.add("counters", outcome)
+        # counters beyond the pack's number are kept (tickets refer to them) but closed
+        for number, counter in existing.items():
+            if number > item["counters"] and counter.active:
+                counter.active = False
+                counter.save(update_fields=["active"])
+                report.add("counters", "updated")
 
 
 class NotAllowed(Exception):
