@@ -10,6 +10,7 @@ from onestop import __version__
 from onestop.accounts.api import router as auth_router
 from onestop.applications.api import router as applications_router
 from onestop.catalogue.api import router as catalogue_router
+from onestop.centres.api import router as centres_router
 
 api = NinjaAPI(
     title="onestop API",
@@ -50,3 +51,4 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/auth", auth_router)
 api.add_router("/", catalogue_router)
 api.add_router("/", applications_router)
+api.add_router("/", centres_router)

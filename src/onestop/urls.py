@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("onestop.accounts.urls")),
     path("", include("onestop.applications.urls_portal")),
     path("", include("onestop.applications.urls_office")),
+    path("", include("onestop.centres.urls")),
     path("", include("onestop.catalogue.urls")),
 ]

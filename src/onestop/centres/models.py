@@ -150,6 +150,9 @@ class CounterSession(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.counter} from {self.opened_at:%Y-%m-%d %H:%M}"
+
 
 class TicketState(models.TextChoices):
     WAITING = "waiting", "waiting"
@@ -246,6 +249,9 @@ class TicketSequence(models.Model):
             models.UniqueConstraint(fields=["centre", "group", "day"], name="ticket_seq_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.centre_id}/{self.group_id} {self.day}: {self.last}"
+
 
 class SliceKind(models.TextChoices):
     WAITING = "waiting", "waiting"
@@ -278,6 +284,9 @@ class TicketSlice(models.Model):
     class Meta:
         ordering = ["ticket", "started_at", "pk"]
         indexes = [models.Index(fields=["ticket", "ended_at"], name="slice_open")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.started_at:%H:%M:%S}"
 
 
 class AppointmentState(models.TextChoices):
@@ -312,3 +321,6 @@ class Appointment(models.Model):
             models.Index(fields=["centre", "group", "slot_start"], name="appointment_slot"),
             models.Index(fields=["citizen", "state", "slot_start"], name="appointment_citizen"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.slot_start:%Y-%m-%d %H:%M}"

@@ -1,0 +1,5 @@
+"""Pages for booking and managing appointments."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
