@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
 from onestop.catalogue.packs import read_pack, resolve_pack_path
 from onestop.catalogue.services import load_pack
-from onestop.centres.models import Centre
+from onestop.centres.models import Centre, Counter, PriorityCategory, QueueSettings, ServiceGroup
 from tests.conftest import MINI_PACK
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> list[tuple[str, str, str]]:
     rows = []
-    for model in (Country, Agency, Service, ServiceStandard, Centre):
+    for model in (Country, Agency, Service, ServiceStandard, Centre, Counter, ServiceGroup,
+                  PriorityCategory, QueueSettings):
         for obj in model.objects.all():
             fields = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
             rows.append((model.__name__, str(obj.pk), repr(sorted(fields.items()))))
@@ -90,3 +91,59 @@ def test_loading_uzbekistan_leaves_kazakhstan_untouched() -> None:
     assert after == kazakhstan  # every Kazakh row exactly as it was
     # and loading Kazakhstan again is a no-op with Uzbekistan present
     assert not load_pack(read_pack(resolve_pack_path("kz"))).changed
+
+
+def served_groups() -> dict[int, list[str]]:
+    return {
+        c.number: sorted(g.code for g in c.groups.all())
+        for c in Counter.objects.filter(centre__code="AST-01", active=True)
+    }
+
+
+def test_the_queue_section_makes_groups_categories_and_counters(tmp_path: Path) -> None:
+    load_pack(read_pack(MINI_PACK))
+    rules = QueueSettings.objects.get(country__code="zz")
+    assert (rules.no_show_after_minutes, rules.max_future_appointments) == (3, 2)
+    assert rules.appointment_days_ahead == 14  # not in the mini pack: the default
+    groups = {g.code: g for g in ServiceGroup.objects.filter(country__code="zz")}
+    assert sorted(groups) == ["A", "B", "R"]
+    assert groups["B"].is_default
+    assert groups["A"].service_prefixes == ["01"]
+    assert groups["R"].purpose == ServiceGroup.Purpose.PICKUP
+    ranks = dict(PriorityCategory.objects.values_list("code", "rank"))
+    assert ranks == {"disability": 3, "elderly": 2}
+    counters = served_groups()
+    assert len(counters) == 12
+    assert counters[1] == counters[2] == ["A"]
+    assert counters[3] == ["A", "R"]
+    assert counters[12] == ["A", "B", "R"]
+
+    # fewer counters and another grouping: the counters above close, groups follow the pack
+    changed = tmp_path / "pack"
+    shutil.copytree(MINI_PACK, changed)
+    centres = yaml.safe_load((changed / "centres.yaml").read_text(encoding="utf-8"))
+    centres[0]["counters"] = 4
+    centres[0]["counter_groups"] = [{"counters": [4], "groups": ["R"]}]
+    (changed / "centres.yaml").write_text(yaml.safe_dump(centres, allow_unicode=True), "utf-8")
+    report = load_pack(read_pack(changed))
+    assert report.counts["counters"]["updated"] == 4 + 8  # 1-4 regrouped, 5-12 closed
+    assert served_groups() == {1: ["A", "B", "R"], 2: ["A", "B", "R"], 3: ["A", "B", "R"],
+                               4: ["R"]}
+    assert Counter.objects.filter(centre__code="AST-01").count() == 12
+
+
+@pytest.mark.parametrize("code", ["kz", "uz"])
+def test_shipped_packs_group_every_service(code: str) -> None:
+    load_pack(read_pack(resolve_pack_path(code)))
+    groups = ServiceGroup.objects.filter(country__code=code)
+    assert groups.filter(is_default=True).count() == 1
+    apply_groups = [g for g in groups if g.purpose == ServiceGroup.Purpose.APPLY]
+    named = {
+        s.code
+        for s in Service.objects.filter(country__code=code)
+        for g in apply_groups
+        if any(s.code.startswith(p) for p in g.service_prefixes)
+    }
+    # every service of the pack is named by a group, not just caught by the default
+    assert named == set(Service.objects.filter(country__code=code).values_list("code", flat=True))
+    assert PriorityCategory.objects.filter(country__code=code).count() == 4

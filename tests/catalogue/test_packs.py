@@ -132,3 +132,38 @@ def test_shipped_packs_are_valid_and_complete(code: str) -> None:
     used_situations = {s for service in pack.services for s in service["life_situations"]}
     assert len(used_situations) >= 8
     assert sum(1 for s in pack.services if len(s["versions"]) > 1) >= 4
+
+
+def test_queue_problems_are_named(tmp_path: Path) -> None:
+    pack = copy_pack(tmp_path)
+
+    def break_queue(header: dict) -> None:  # type: ignore[type-arg]
+        header["queue"]["service_groups"][0]["default"] = True  # now two defaults
+        header["queue"]["priority_categories"][1]["code"] = "disability"
+
+    def break_counters(centres: list[dict]) -> None:  # type: ignore[type-arg]
+        centres[0]["counter_groups"] = [{"counters": [2, 13], "groups": ["A", "Z"]}]
+        centres[0]["breaks"] = {"monday": ["14:00-13:00"]}
+
+    edit(pack / "pack.yaml", break_queue)
+    edit(pack / "centres.yaml", break_counters)
+    with pytest.raises(PackInvalid) as caught:
+        read_pack(pack)
+    assert sorted(str(p) for p in caught.value.problems) == [
+        "centres.yaml: centre AST-01: breaks.monday: '14:00-13:00' ends before it starts",
+        "centres.yaml: centre AST-01: counter_groups[0].counters: "
+        "counter 13 is beyond the centre's 12 counters",
+        "centres.yaml: centre AST-01: counter_groups[0].groups: "
+        "no service group 'Z' in pack.yaml queue.service_groups",
+        "pack.yaml: queue: priority_categories: duplicate code",
+        "pack.yaml: queue: service_groups: exactly one group must be the default (default: true)",
+    ]
+
+
+def test_a_malformed_queue_section_is_refused(tmp_path: Path) -> None:
+    pack = copy_pack(tmp_path)
+    edit(pack / "pack.yaml", lambda h: h["queue"]["service_groups"][0].update(code="a1"))
+    with pytest.raises(PackInvalid) as caught:
+        read_pack(pack)
+    (problem,) = caught.value.problems
+    assert str(problem).startswith("pack.yaml: queue: service_groups[0].code:")
