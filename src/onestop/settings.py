@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "onestop.audit",
     "onestop.notifications",
     "onestop.applications",
+    "onestop.feedback",
+    "onestop.control",
     "onestop.demo",
 ]
 

@@ -14,6 +14,7 @@ from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
 from onestop.catalogue.packs import read_pack, resolve_pack_path
 from onestop.catalogue.services import load_pack
 from onestop.centres.models import Centre, Counter, PriorityCategory, QueueSettings, ServiceGroup
+from onestop.feedback.models import FeedbackRules
 from tests.conftest import MINI_PACK
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def snapshot() -> list[tuple[str, str, str]]:
     rows = []
     for model in (Country, Agency, Service, ServiceStandard, Centre, Counter, ServiceGroup,
-                  PriorityCategory, QueueSettings):
+                  PriorityCategory, QueueSettings, FeedbackRules):
         for obj in model.objects.all():
             fields = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
             rows.append((model.__name__, str(obj.pk), repr(sorted(fields.items()))))
@@ -147,3 +148,24 @@ def test_shipped_packs_group_every_service(code: str) -> None:
     # every service of the pack is named by a group, not just caught by the default
     assert named == set(Service.objects.filter(country__code=code).values_list("code", flat=True))
     assert PriorityCategory.objects.filter(country__code=code).count() == 4
+
+
+@pytest.mark.parametrize("code", ["kz", "uz"])
+def test_feedback_rules_come_from_the_pack(code: str) -> None:
+    load_pack(read_pack(resolve_pack_path(code)))
+    rules = FeedbackRules.objects.get(country__code=code)
+    criteria = [c["code"] for c in rules.criteria]
+    # Uzbekistan rates four criteria; Kazakhstan publishes one overall score
+    assert criteria == (
+        ["legality", "quality", "timeliness", "accessibility"] if code == "uz" else ["overall"]
+    )
+    assert rules.alert_at_or_below == 3
+    assert rules.deadlines["provider"] == {
+        "value": 5 if code == "kz" else 15, "unit": "working_days"
+    }
+    assert rules.deadlines["control"] == {"value": 15, "unit": "working_days"}
+    assert not rules.anonymous_complaints
+    assert {g["code"] for g in rules.grounds} >= {
+        "unjustified_refusal", "missed_deadline", "extra_documents", "improper_service",
+        "inaction", "unethical_behaviour",
+    }

@@ -18,8 +18,8 @@ READ_ALL_ROLES = frozenset({Role.CONTROLLER, Role.ANALYST, Role.ADMIN})
 
 def visible(user: User) -> QuerySet[Application]:
     """The applications `user` may see: a citizen their own; agency staff their agency's
-    (with its units); an operator or a centre's manager those taken at their centre; control, analysis and
-    admins all."""
+    (with its units); an operator or a centre's manager those taken at their centre;
+    control, analysis and admins all."""
     applications = Application.objects.select_related(
         "service", "standard", "agency", "country", "assigned_to", "centre"
     )

@@ -62,6 +62,8 @@ class Pack:
     workflows: list[dict[str, Any]] = field(default_factory=list)
     # the `queue` section: service groups, priority categories, appointment rules
     queue: dict[str, Any] = field(default_factory=dict)
+    # the `feedback` section: rating criteria, complaint grounds and deadlines
+    feedback: dict[str, Any] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -105,6 +107,15 @@ HOURS = {
     "type": "object",
     "propertyNames": {"enum": WEEKDAY_NAMES},
     "additionalProperties": {"type": "array", "items": INTERVAL},
+}
+PERIOD = {
+    "type": "object",
+    "required": ["value", "unit"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "unit": {"enum": ["working_days", "calendar_days", "hours"]},
+    },
 }
 CHANNELS = ["provider_office", "centre", "portal", "mobile", "kiosk", "proactive"]
 
@@ -153,6 +164,7 @@ PACK_HEADER_SCHEMA: dict[str, Any] = _obj(
         ),
         "calendar": {"type": "object"},
         "queue": {"type": "object"},
+        "feedback": {"type": "object"},
     },
 )
 
@@ -226,6 +238,44 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
                         },
                     ),
                 },
+            },
+        ),
+        "feedback": _obj(
+            ["criteria", "grounds", "deadlines"],
+            {
+                "criteria": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _obj(["code", "name"], {"code": CODE, "name": text}),
+                },
+                "alert_at_or_below": {"type": "integer", "minimum": 1, "maximum": 5},
+                "change_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                "anonymous_complaints": {"type": "boolean"},
+                "grounds": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _obj(
+                        ["code", "name"],
+                        {
+                            "code": CODE,
+                            "name": text,
+                            "subjects": {
+                                "type": "array",
+                                "minItems": 1,
+                                "uniqueItems": True,
+                                "items": {
+                                    "enum": ["application", "agency", "centre", "operator"]
+                                },
+                            },
+                        },
+                    ),
+                },
+                "deadlines": _obj(
+                    ["provider", "control"],
+                    dict.fromkeys(("provider", "control"), PERIOD),
+                ),
+                "max_extension_days": {"type": "integer", "minimum": 0, "maximum": 366},
+                "extension_notice": PERIOD,
             },
         ),
         "agencies": _obj(
@@ -487,6 +537,10 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
     categories = [c["code"] for c in pack.queue.get("priority_categories", [])]
     if len(categories) != len(set(categories)):
         yield Problem("pack.yaml", "queue", "priority_categories", "duplicate code")
+    for key in ("criteria", "grounds"):
+        codes = [item["code"] for item in pack.feedback.get(key, [])]
+        if len(codes) != len(set(codes)):
+            yield Problem("pack.yaml", "feedback", key, "duplicate code")
 
     try:
         ZoneInfo(pack.country["time_zone"])
@@ -634,12 +688,14 @@ def read_pack(path: Path) -> Pack:
             Problem("pack.yaml", "calendar", _field_path(list(error.absolute_path)), error.message)
         )
 
-    if "queue" in header:
-        for error in jsonschema.Draft202012Validator(schemas["queue"]).iter_errors(
-            header["queue"]
+    for section in ("queue", "feedback"):
+        if section not in header:
+            continue
+        for error in jsonschema.Draft202012Validator(schemas[section]).iter_errors(
+            header[section]
         ):
             problems.append(
-                Problem("pack.yaml", "queue", _field_path(list(error.absolute_path)),
+                Problem("pack.yaml", section, _field_path(list(error.absolute_path)),
                         error.message)
             )
 
@@ -670,6 +726,7 @@ def read_pack(path: Path) -> Pack:
         services=lists["services"],
         centres=lists["centres"],
         queue=header.get("queue") or {},
+        feedback=header.get("feedback") or {},
     )
     _, workflow_problems = read_workflows(raw["workflows.yaml"], state_language)
     problems.extend(

@@ -31,6 +31,7 @@ from onestop.centres.models import (
     ServiceGroup,
 )
 from onestop.core.text import searchable
+from onestop.feedback.models import FeedbackRules
 
 M = TypeVar("M", bound=models.Model)
 
@@ -239,7 +240,30 @@ def load_pack(pack: Pack) -> LoadReport:
         )
         report.add("centres", outcome)
     _load_queue(country, pack, report)
+    _load_feedback(country, pack, report)
     return report
+
+
+def _load_feedback(country: Country, pack: Pack, report: LoadReport) -> None:
+    """Rating criteria, complaint grounds and deadlines: the pack's `feedback` section."""
+    section = pack.feedback
+    if not section:
+        return
+    _, outcome = _upsert(
+        FeedbackRules,
+        {"country": country},
+        {
+            "criteria": section["criteria"],
+            "alert_at_or_below": section.get("alert_at_or_below", 3),
+            "change_days": section.get("change_days", 7),
+            "anonymous_complaints": section.get("anonymous_complaints", False),
+            "grounds": section["grounds"],
+            "deadlines": section["deadlines"],
+            "max_extension_days": section.get("max_extension_days", 60),
+            "extension_notice": section.get("extension_notice", {}),
+        },
+    )
+    report.add("feedback rules", outcome)
 
 
 QUEUE_SETTINGS = (
