@@ -11,6 +11,7 @@ from onestop.accounts.api import router as auth_router
 from onestop.applications.api import router as applications_router
 from onestop.catalogue.api import router as catalogue_router
 from onestop.centres.api import router as centres_router
+from onestop.feedback.api import router as feedback_router
 
 api = NinjaAPI(
     title="onestop API",
@@ -52,3 +53,4 @@ api.add_router("/auth", auth_router)
 api.add_router("/", catalogue_router)
 api.add_router("/", applications_router)
 api.add_router("/", centres_router)
+api.add_router("/", feedback_router)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("onestop.accounts.urls")),
+    path("", include("onestop.feedback.urls")),
     path("", include("onestop.applications.urls_portal")),
     path("", include("onestop.applications.urls_office")),
     path("", include("onestop.centres.urls")),

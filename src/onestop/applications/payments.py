@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from onestop.applications.errors import ApplicationError
+from onestop.applications.models import Application, Payment
 
 
 class PaymentDeclined(ApplicationError):
@@ -53,3 +54,14 @@ def provider() -> PaymentProvider:
     provider_class = import_string(settings.ONESTOP_PAYMENT_PROVIDER)
     instance: PaymentProvider = provider_class()
     return instance
+
+
+def flag_refund(application: Application, reason: str) -> int:
+    """Mark the application's paid fee as due for refund (an upheld complaint against an
+    unjustified refusal); the refund itself is made by the payments office through the
+    provider. Returns how many payments were flagged; those already flagged or refunded
+    are left alone, so calling it twice flags once. Call it inside the caller's
+    transaction; `reason` goes to the caller's audit entry."""
+    return Payment.objects.filter(
+        application=application, status=Payment.Status.PAID
+    ).update(status=Payment.Status.REFUND_DUE)
