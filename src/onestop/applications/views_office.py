@@ -60,6 +60,8 @@ from onestop.catalogue.selectors import (
     search_services,
     service_by_code,
 )
+from onestop.centres import selectors as queue_selectors
+from onestop.centres import services as queue
 from onestop.centres.models import Centre
 from onestop.core.clock import Clock
 from onestop.core.text import localize
@@ -799,8 +801,20 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         fresh["submission"] = uuid.uuid4().hex
         return _counter_form(request, service, standard, CitizenForm(fresh), application,
                              problem=str(exc), status=STATUS.get(type(exc), 400))
+    _link_to_ticket(request, user, submitted.application)
     return HttpResponseRedirect(
         reverse("office:counter_submitted", args=[submitted.application.number]))
+
+
+def _link_to_ticket(request: HttpRequest, operator: User, application: Application) -> None:
+    """An application taken while the operator serves a queue ticket belongs to it."""
+    if queue_selectors.current_ticket(operator) is None:
+        return
+    try:
+        queue.link_application(operator=operator, application=application)
+    except queue.QueueError as exc:
+        messages.warning(request, _("The application was not linked to your queue ticket: "
+                                    "%(reason)s") % {"reason": exc})
 
 
 def _counter_form(request: HttpRequest, service: Service, standard: ServiceStandard,
