@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "onestop.applications",
     "onestop.feedback",
     "onestop.control",
+    "onestop.quality",
     "onestop.demo",
 ]
 
