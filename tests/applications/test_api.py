@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from onestop.accounts.models import User
 from onestop.applications.models import Application
+from onestop.audit.models import AuditEntry
+from onestop.audit.selectors import verify_chain
 from onestop.catalogue.models import Country
+from onestop.notifications.models import Message
 
 PDF = {"code": "id_card", "filename": "id.pdf", "content_type": "application/pdf",
        "content_base64": base64.b64encode(b"%PDF-1.4 a scan").decode()}
@@ -166,3 +170,75 @@ def test_bad_submissions_list_every_problem(
         "service": "01010001", "form": {"child_name": "A"},
         "documents": [{**PDF, "content_base64": "***"}]})
     assert bad64.status_code == 422
+
+
+SCAN = {"code": "id_document", "filename": "id.pdf", "content_type": "application/pdf",
+        "content_base64": base64.b64encode(b"%PDF-1.4 " + b"0" * 2000).decode()}
+RECORD_REQUEST = {
+    "service": "10220001", "country": "kz",
+    "form": {"iin": "900101300011", "purpose": "employment", "format": "electronic"},
+    "documents": [SCAN],
+}
+
+
+def test_a_submission_answers_with_what_it_wrote_without_reading_it_back(
+    kz: Country, citizen: User, api_client: Callable[[User | None], Client],
+    django_assert_max_num_queries: Callable[..., Any],
+) -> None:
+    citizen.email = "citizen@example.kz"
+    citizen.save(update_fields=["email"])
+    me = api_client(citizen)
+    post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="warm-up")
+    # token, service with its standard, the writes, the audit chain's head: no read-back
+    with django_assert_max_num_queries(13):
+        created = post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="k1")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    application = Application.objects.get(number=body["number"])
+    assert (body["state"], application.state) == ("issued", "issued")
+    document = application.documents.get()
+    assert body["documents"] == [{
+        "id": document.pk, "code": "id_document", "kind": "submitted", "size": 2009,
+        "uploaded_at": body["documents"][0]["uploaded_at"]}]
+    with document.file.open("rb") as stored:
+        assert stored.read() == base64.b64decode(SCAN["content_base64"])
+    assert body["clock_running"] is True
+    assert body["working_seconds_left"] == me.get(
+        f"/api/v1/applications/{application.number}").json()["working_seconds_left"]
+    events = list(application.events.order_by("pk"))
+    assert [e.action for e in events] == ["submit", "issue"]
+    messages = Message.objects.filter(subject_id=application.number).order_by("pk")
+    assert [m.template for m in messages] == [
+        "application_submitted", "result_issued", "rate_service"]
+    assert {m.recipient for m in messages} == {"citizen@example.kz"}
+    entries = list(AuditEntry.objects.filter(subject_id=application.number)
+                   .order_by("sequence"))
+    assert [(e.action, e.data["event"]) for e in entries] == [
+        ("application.submit", events[0].pk), ("application.issue", events[1].pk)]
+    assert entries[1].prev_hash == entries[0].hash
+    assert verify_chain().ok
+
+
+def test_a_retry_is_recognised_by_its_key_whatever_it_would_fail_on_now(
+    kz: Country, citizen: User, api_client: Callable[[User | None], Client],
+) -> None:
+    me = api_client(citizen)
+    first = post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="once")
+    assert first.status_code == 201, first.content
+    rows = (Application.objects.count(), Message.objects.count(), AuditEntry.objects.count())
+    retry = post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="once")
+    assert retry.status_code == 200
+    assert retry.json()["number"] == first.json()["number"]
+    assert [d["id"] for d in retry.json()["documents"]] == [
+        d["id"] for d in first.json()["documents"]]
+    # the same key for another request is a conflict, even when that request is invalid
+    other = {**RECORD_REQUEST, "form": {"iin": "not a number"}}
+    assert post(me, "/api/v1/applications", other,
+                HTTP_IDEMPOTENCY_KEY="once").status_code == 409
+    changed = {**RECORD_REQUEST, "form": {**RECORD_REQUEST["form"], "purpose": "other"}}
+    assert post(me, "/api/v1/applications", changed,
+                HTTP_IDEMPOTENCY_KEY="once").status_code == 409
+    assert (Application.objects.count(), Message.objects.count(),
+            AuditEntry.objects.count()) == rows
+    assert post(me, "/api/v1/applications", other,
+                HTTP_IDEMPOTENCY_KEY="fresh").status_code == 422

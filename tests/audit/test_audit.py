@@ -187,6 +187,70 @@ def test_record_many_appends_under_one_lock(db: None) -> None:
     assert selectors.verify_chain().ok
 
 
+def test_record_many_in_batches_reads_back_exactly_and_moves_the_head_once(db: None) -> None:
+    record(1)
+    entries = [
+        services.NewEntry("system", "", "demo.generated", "application", f"N-{i}",
+                          {"i": i, "text": 'quotes " and \\ back\\slashes, Ұлттық', "n": None})
+        for i in range(2, 9)
+    ]
+    head = services.record_many(entries, batch_size=3)  # batches of 3, 3 and 1
+    assert head == selectors.head()
+    assert head.sequence == 8
+    assert str(ChainHead.objects.get()) == str(head)
+    stored = list(AuditEntry.objects.filter(sequence__gte=2).order_by("sequence"))
+    assert [e.subject_id for e in stored] == [f"N-{i}" for i in range(2, 9)]
+    assert stored[0].data == {"i": 2, "text": 'quotes " and \\ back\\slashes, Ұлттық', "n": None}
+    assert all(chain.compute_hash(e.as_record()) == e.hash for e in stored)
+    verdict = selectors.verify_chain()
+    assert (verdict.ok, verdict.checked) == (True, 8), verdict.message
+
+
+def test_record_many_of_nothing_writes_nothing(db: None) -> None:
+    record(1)
+    before = selectors.head()
+    assert services.record_many([]) == before
+    assert AuditEntry.objects.count() == 1
+
+
+@only_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_never_interleave_or_fork_the_chain() -> None:
+    threads, per_thread = 6, 10
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                with transaction.atomic():
+                    services.record_many([
+                        services.NewEntry(f"worker-{worker}", "", "test.batch", "batch",
+                                          f"{worker}-{i}", {"part": part})
+                        for part in range(3)
+                    ])
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert failures == []
+    total = threads * per_thread * 3
+    rows = list(AuditEntry.objects.order_by("sequence").values_list("sequence", "subject_id"))
+    assert [sequence for sequence, _ in rows] == list(range(1, total + 1))
+    # each batch's three entries follow one another
+    subjects = [subject for _, subject in rows]
+    assert all(subjects[i] == subjects[i + 1] == subjects[i + 2] for i in range(0, total, 3))
+    verdict = selectors.verify_chain()
+    assert (verdict.ok, verdict.checked) == (True, total), verdict.message
+
+
 # --- `onestop audit` -----------------------------------------------------------------
 
 

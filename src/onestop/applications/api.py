@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
@@ -24,10 +27,11 @@ from onestop.applications.errors import (
     NotFound,
     SubmissionInvalid,
 )
-from onestop.applications.models import Application, ProactiveOffer
+from onestop.applications.models import Application, ApplicationDocument, ProactiveOffer
 from onestop.applications.payments import PaymentDeclined
 from onestop.catalogue.api import resolve_country
-from onestop.catalogue.models import LifeSituation, Region, Service
+from onestop.catalogue.models import LifeSituation, Region, Service, ServiceStandard
+from onestop.catalogue.selectors import local_today
 from onestop.core.api_errors import ErrorOut
 from onestop.core.text import localize
 
@@ -127,7 +131,13 @@ class EventOut(Schema):
     data: dict[str, Any]
 
 
-def application_out(application: Application, user: User | None) -> dict[str, Any]:
+def application_out(
+    application: Application,
+    user: User | None,
+    documents: Sequence[ApplicationDocument] | None = None,
+) -> dict[str, Any]:
+    """The answer about one application; `documents`, when the caller has them (a new
+    submission), instead of reading them back."""
     languages = application.country.languages
     now = timezone.now()
     clock = services.clock_of(application)
@@ -166,7 +176,7 @@ def application_out(application: Application, user: User | None) -> dict[str, An
         "documents": [
             {"id": d.pk, "code": d.code, "kind": d.kind, "size": d.size,
              "uploaded_at": d.uploaded_at}
-            for d in application.documents.all()
+            for d in (application.documents.all() if documents is None else documents)
         ],
         "actions": actions,
     }
@@ -203,14 +213,9 @@ def submit_application(
             raise HttpError(422, "national_id: required when applying on a citizen's behalf")
     else:
         raise HttpError(403, "applications are submitted by citizens or at a centre's counter")
-    country = resolve_country(payload.country)
-    service = (
-        Service.objects.select_related("country", "provider")
-        .filter(country=country, code=payload.service)
-        .first()
-    )
-    if service is None:
-        raise HttpError(404, f"no service {payload.service!r} in the register of {country.code}")
+    now = timezone.now()
+    service, standard = _service_and_standard(payload.country, payload.service, now)
+    country = service.country
     region = None
     if payload.region:
         region = Region.objects.filter(country=country, code=payload.region).first()
@@ -224,12 +229,52 @@ def submit_application(
             email=payload.email or (user.email if user.role == Role.CITIZEN else ""),
             region=region, centre=user.centre if user.role == Role.OPERATOR else None,
             documents=[d.uploaded() for d in payload.documents],
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, now=now, standard=standard,
         )
     except ApplicationError as exc:
         raise fail(exc) from exc
-    body = {**application_out(result.application, user), "access_code": result.access_code}
+    if result.clock_events is not None:  # a new application: nothing to read back
+        result.application.clock_events = list(result.clock_events)  # type: ignore[attr-defined]
+    body = {**application_out(result.application, user, result.documents),
+            "access_code": result.access_code}
     return Status(201 if result.created else 200, body)
+
+
+# No country's date is ahead of UTC by more than 14 hours (UTC+14, Line Islands).
+_LATEST_OFFSET = dt.timedelta(hours=14)
+
+
+def _service_and_standard(
+    country_code: str | None, code: str, now: dt.datetime
+) -> tuple[Service, ServiceStandard | None]:
+    """The service, its country and provider, and the version of its standard in force on
+    the country's date at `now` (None: let `services.submit` find it or say there is
+    none), in one query; the errors of a missing country or service as before."""
+    latest = (now + _LATEST_OFFSET).date()
+    version = (
+        ServiceStandard.objects.select_related("service__country", "service__provider")
+        .filter(service__country__code=country_code or settings.ONESTOP_COUNTRY,
+                service__code=code, valid_from__lte=latest)
+        # whether an issued application offers another service (services._offer_proactive)
+        .annotate(starts_proactive=Exists(
+            Service.objects.filter(proactive_after_id=OuterRef("service_id"))))
+        .order_by("-valid_from")
+        .first()
+    )
+    if version is not None:
+        service = version.service
+        service.starts_proactive = version.starts_proactive  # type: ignore[attr-defined]
+        in_force = version.valid_from <= local_today(service.country, now)
+        return service, version if in_force else None
+    country = resolve_country(country_code)
+    found = (
+        Service.objects.select_related("country", "provider")
+        .filter(country=country, code=code)
+        .first()
+    )
+    if found is None:
+        raise HttpError(404, f"no service {code!r} in the register of {country.code}")
+    return found, None
 
 
 class ListQuery(Schema):

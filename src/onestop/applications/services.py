@@ -65,6 +65,7 @@ from onestop.catalogue.selectors import (
 )
 from onestop.centres.models import Centre
 from onestop.core.clock import Clock, Pause
+from onestop.core.inserts import insert_new
 from onestop.notifications.models import Message
 from onestop.notifications.services import (
     NotificationError,
@@ -103,6 +104,10 @@ class Submission:
     application: Application
     access_code: str
     created: bool
+    # What a new application was written with, for an answer that reads nothing back
+    # (None for a retried one): its documents, and its clock's stop and restart events.
+    documents: tuple[ApplicationDocument, ...] | None = None
+    clock_events: tuple[ApplicationEvent, ...] | None = None
 
 
 # --- reading the pieces --------------------------------------------------------------
@@ -266,7 +271,7 @@ def _store_document(
         uploaded_by=user,
     )
     record.file.save(document.code, ContentFile(document.content), save=False)
-    record.save()
+    insert_new([record])
     return record
 
 
@@ -341,11 +346,7 @@ class _Pending:
         each event's id)."""
         if not self.events:
             return
-        events = [event for event, _ in self.events]
-        if len(events) == 1:
-            events[0].save(force_insert=True)
-        else:
-            ApplicationEvent.objects.bulk_create(events)
+        insert_new([event for event, _ in self.events])
         for event, entry in self.events:
             if event.pk is None:  # a database that cannot return ids from a bulk insert
                 raise RuntimeError("the events were inserted without their ids")
@@ -464,6 +465,7 @@ def submit(
     bundle: Bundle | None = None,
     started_by: Application | None = None,
     now: dt.datetime | None = None,
+    standard: ServiceStandard | None = None,
 ) -> Submission:
     """Submit an application for `service` under the standard in force now.
 
@@ -474,16 +476,27 @@ def submit(
     the notification in one transaction. With `idempotency_key`, a retry by the same
     submitter returns the first application (created=False); the same key with a
     different request is a Conflict.
+
+    `standard`, when the caller already read it, must be `service`'s standard in force
+    on the country's date at `now` (checked without a query).
     """
     now = now or timezone.now()
-    if idempotency_key is not None:
+    # A retry is found by the unique key when the new row is inserted (no query for a
+    # first submission); without a submitter there is no such key: look first.
+    if idempotency_key is not None and submitted_by is None:
         previous = _previous_submission(service, form_data, national_id, submitted_by,
                                         idempotency_key)
         if previous is not None:
             return previous
 
-    standard = standard_in_force(service, local_today(service.country, now))
+    today = local_today(service.country, now)
+    if standard is not None and (standard.service_id != service.pk or standard.valid_from > today):
+        raise ValueError("`standard` is not a version of this service in force today")
+    standard = standard or standard_in_force(service, today)
     if standard is None:
+        previous = _retried(service, form_data, national_id, submitted_by, idempotency_key)
+        if previous is not None:
+            return previous
         raise NotFound(f"service {service.code} has no standard in force today")
 
     problems: dict[str, list[str]] = {}
@@ -499,13 +512,19 @@ def submit(
         _document_problems(standard, documents, required=channel != "proactive")
     )
     if problems:
+        # a retry of a submission whose standard has changed since is still the retry
+        previous = _retried(service, form_data, national_id, submitted_by, idempotency_key)
+        if previous is not None:
+            return previous
         raise SubmissionInvalid(problems)
 
     workflow = workflow_of(service)
+    outer = _pending.get()
     for attempt in range(3):
+        mark = outer.mark() if outer is not None else None
         try:
             with transaction.atomic(), _audited():
-                application = _create(
+                application, stored = _create(
                     service=service, standard=standard, workflow=workflow,
                     form_data=form_data, channel=channel, national_id=national_id,
                     applicant=applicant, submitted_by=submitted_by,
@@ -515,8 +534,10 @@ def submit(
                 )
             break
         except IntegrityError:
-            # Either two retries with one key raced (the other committed first), or the
-            # random number clashed with an existing one: then try a new number.
+            # Either this is a retry (its key is taken: the first one committed before),
+            # or the random number clashed with an existing one: then try a new number.
+            if outer is not None and mark is not None:
+                outer.reset_to(mark)  # what the rolled-back attempt had queued
             if idempotency_key is not None:
                 previous = _previous_submission(service, form_data, national_id,
                                                 submitted_by, idempotency_key)
@@ -524,8 +545,22 @@ def submit(
                     return previous
             if attempt == 2:
                 raise
+    # Kept only while it was being written: a caller that acts on the application later
+    # must not see a list that stops here (clock_of reads the events then).
+    clock_events = application.__dict__.pop("clock_events")
     return Submission(application=application, access_code=access_code(application),
-                      created=True)
+                      created=True, documents=tuple(stored), clock_events=tuple(clock_events))
+
+
+def _retried(
+    service: Service, form_data: Any, national_id: str, submitted_by: User | None,
+    key: str | None,
+) -> Submission | None:
+    """Before refusing a submission: the earlier one it retries, which is the answer (a
+    Conflict when the key was used for a different request)."""
+    if key is None:
+        return None
+    return _previous_submission(service, form_data, national_id, submitted_by, key)
 
 
 def _previous_submission(
@@ -561,7 +596,7 @@ def _create(
     bundle: Bundle | None,
     started_by: Application | None,
     now: dt.datetime,
-) -> Application:
+) -> tuple[Application, list[ApplicationDocument]]:
     if region is None and centre is not None:
         region = centre.region
     if applicant is None:
@@ -593,9 +628,13 @@ def _create(
         request_hash=_request_hash(service, form_data, national_id) if idempotency_key else "",
     )
     application.number = _new_number(service.country, now)
-    application.save()
-    for document in documents:
+    insert_new([application])
+    # No events yet: the clock's are kept as they are recorded (see _record_event).
+    application.clock_events = []  # type: ignore[attr-defined]
+    stored = [
         _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, submitted_by)
+        for document in documents
+    ]
     if standard.fee_amount > 0 and channel != "proactive":
         charge = payments.provider().charge(
             amount=standard.fee_amount,
@@ -616,7 +655,7 @@ def _create(
     )
     _notify(application, "application_submitted")
     _advance_automatically(application, workflow, now)
-    return application
+    return application, stored
 
 
 # --- act -----------------------------------------------------------------------------
@@ -766,6 +805,10 @@ def _apply(
     )
     update = ["state"]
     if clock:
+        pending = _pending.get()
+        if pending is not None and not isinstance(getattr(application, "clock_events", None),
+                                                  list):
+            pending.write_events()  # the clock reads this transition's event back
         running = clock_of(application)
         application.clock_stopped_at = now if clock == "stop" else None
         application.stopped_seconds = int(running.stopped_time(now).total_seconds())
@@ -934,6 +977,8 @@ def _prefill(standard: ServiceStandard | None, source: Application) -> dict[str,
 
 
 def _offer_proactive(source: Application, now: dt.datetime) -> None:
+    if getattr(source.service, "starts_proactive", None) is False:
+        return  # read with the service (the submit API): no service follows this one
     on = local_today(source.country, now)
     for service in Service.objects.filter(proactive_after=source.service):
         offered = standard_in_force(service, on)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 
 from onestop.accounts.models import User
+from onestop.core.inserts import insert_new
 from onestop.notifications.backoff import retry_delay
 from onestop.notifications.conf import NotifyConfig, is_http_url
 from onestop.notifications.models import Channel, Message, Status
@@ -94,9 +95,7 @@ def prepare(
 def enqueue_many(messages: Sequence[Message]) -> list[Message]:
     """Queue messages made by `prepare`, in one INSERT; the same contract as `enqueue`:
     call it inside the transaction of the change they announce."""
-    if not messages:
-        return []
-    return Message.objects.bulk_create(messages)
+    return insert_new(messages)
 
 
 def enqueue_for_user(
