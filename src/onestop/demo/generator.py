@@ -24,6 +24,13 @@ How a history is drawn:
   standard, a withdrawal, or the result issued. Officers act within working hours; the
   time to completion is drawn per service as a share of the deadline, and a configurable
   share finish late. Events after `now` are not taken: recent applications are still open.
+- The centres' history (with `Context.queue`): each centre's day is a `_Desk`, its demo
+  operators each at one counter. A counter application is placed first: a stretch of a
+  counter serving its service's group, free then, is taken (called, then served for a
+  lognormal time), and the application is submitted during the serving by that counter's
+  operator. At the end of the day consultations, pickups of results and no-shows fill free
+  stretches; waits are drawn by hour and centre size and paired with the calls in the order
+  issued, numbers run per group, slices, appointments and counter sessions follow.
 """
 
 from __future__ import annotations
@@ -151,6 +158,8 @@ class StandardInfo:
     applicant_documents: tuple[str, ...]
     required_documents: tuple[str, ...]
     eform: Mapping[str, Any]
+    max_wait_minutes: int | None = None  # the standard's longest wait in the queue
+    max_service_minutes: int | None = None  # and at the counter
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,31 @@ class CentreInfo:
     kind: str
     counters: int
     hours: Mapping[str, tuple[tuple[int, int], ...]]  # weekday -> ((start s, end s), ...)
+    breaks: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CounterInfo:
+    pk: int
+    number: int
+    groups: frozenset[int]  # pks of the service groups it serves
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """The centres' queue as loaded from the pack: groups, counters, rules."""
+
+    group_codes: Mapping[int, str]  # group pk -> ticket letter(s)
+    service_groups: Mapping[str, int]  # service code -> the group its ticket is taken in
+    pickup: int | None  # the group results are collected in
+    consult: int | None  # the group of consultations
+    priorities: tuple[tuple[int, int], ...]  # (pk, rank) of each priority category
+    counters: Mapping[int, tuple[CounterInfo, ...]]  # centre pk -> its active counters
+    no_show_after_minutes: int = 3
+    default_max_wait_minutes: int = 30
+    slot_minutes: int = 15
+    early_minutes: int = 10
+    days_ahead: int = 14
 
 
 @dataclass(frozen=True)
@@ -193,6 +227,7 @@ class Context:
     centres: tuple[CentreInfo, ...]
     workflows: Mapping[str, Workflow]
     offered_as: Mapping[str, frozenset[str]]  # submission channel -> standard channels
+    queue: QueueInfo | None = None  # None: no queue, so no centres' history
 
 
 @dataclass(frozen=True)
@@ -219,6 +254,7 @@ class Params:
     withdrawn: float = 0.02
     chunk_size: int = 20_000
     batch: str = "demo"
+    tickets: bool = True  # the centres' history: tickets, appointments, counter sessions
 
 
 class PlanError(ValueError):
@@ -236,7 +272,7 @@ class PlannedApp:
         "clock_stopped_at", "completed_at", "deadline_at", "email", "fee", "form_data",
         "late", "name", "national_id", "number", "outcome", "phone", "refusal_ground",
         "refusal_reason", "region", "sent_back", "serial", "service", "standard",
-        "started_by", "state", "stopped_seconds", "submitted_at", "submitted_by",
+        "started_by", "state", "stopped_seconds", "submitted_at", "submitted_by", "ticket",
     )
 
     def __init__(self) -> None:
@@ -271,6 +307,7 @@ class PlannedApp:
         self.submitted_at: datetime
         self.deadline_at: datetime
         self.fee = Decimal(0)
+        self.ticket: PlannedTicket | None = None  # the ticket it was submitted on
 
 
 @dataclass(slots=True)
@@ -308,12 +345,87 @@ class PlannedOffer:
     decided_at: datetime | None
 
 
+class PlannedTicket:
+    """One ticket of a centre's queue, finished (times are UNIX seconds).
+
+    `slices`: (kind, started, ended, counter pk, operator pk, note, reason), in order.
+    `app`: the index in the chunk's apps of the application submitted on it.
+    """
+
+    __slots__ = (
+        "app", "appointment", "booker", "called_at", "centre", "citizen", "counter", "day",
+        "due_at", "finished_at", "group", "issued_at", "kind", "limit", "national_id", "number",
+        "operator", "priority", "priority_rank", "recalls", "sequence", "service_seconds",
+        "slices", "source", "state", "target_counter", "visits", "wait_seconds",
+    )
+
+    def __init__(self, kind: str, centre: int, group: int, day: date) -> None:
+        self.kind = kind  # application | consult | pickup | no_show
+        self.centre = centre
+        self.group = group
+        self.day = day
+        self.sequence = 0
+        self.number = ""
+        self.source = "kiosk"
+        self.priority: int | None = None
+        self.priority_rank = 0
+        self.state = "served"
+        self.issued_at = 0
+        self.due_at: int | None = None
+        self.counter = 0
+        self.operator = 0
+        self.target_counter: int | None = None
+        self.called_at = 0
+        self.recalls = 0
+        self.finished_at = 0
+        self.citizen: int | None = None
+        self.national_id = ""
+        self.app: int | None = None
+        self.wait_seconds = 0
+        self.service_seconds = 0
+        self.slices: list[tuple[str, int, int, int | None, int | None, str, str]] = []
+        self.appointment: PlannedAppointment | None = None
+        # while the day is planned: the visits to counters (counter, operator, called,
+        # serving from, until), the longest wait allowed, who booked it (a user pk)
+        self.visits: list[tuple[int, int, int, int, int]] = []
+        self.limit = 0
+        self.booker: int | None = None
+
+
+@dataclass(slots=True)
+class PlannedAppointment:
+    centre: int
+    group: int
+    citizen: int
+    slot_start: int
+    slot_end: int
+    state: str  # arrived (with its ticket) | no_show | cancelled
+    code: str
+    booked_at: int
+    cancelled_at: int | None
+    reminder_sent_at: int | None
+
+
+@dataclass(slots=True)
+class PlannedSession:
+    counter: int
+    operator: int
+    opened_at: int
+    closed_at: int
+
+
 @dataclass
 class Chunk:
     apps: list[PlannedApp] = field(default_factory=list)
     events: list[PlannedEvent] = field(default_factory=list)
     payments: list[PlannedPayment] = field(default_factory=list)
     offers: list[PlannedOffer] = field(default_factory=list)
+    # the centres' history of the chunk's days
+    tickets: list[PlannedTicket] = field(default_factory=list)
+    appointments: list[PlannedAppointment] = field(default_factory=list)  # without a ticket
+    sessions: list[PlannedSession] = field(default_factory=list)
+    sequences: list[tuple[int, int, date, int]] = field(default_factory=list)  # last numbers
+    overlaps: int = 0
 
 
 # --- workflow routes ---------------------------------------------------------------------
@@ -614,12 +726,36 @@ class Summary:
     first_day: date | None = None
     last_day: date | None = None
     warnings: list[str] = field(default_factory=list)
+    tickets: int = 0
+    slices: int = 0
+    sessions: int = 0
+    appointments: int = 0
+    by_ticket: dict[str, int] = field(default_factory=dict)
+    overlaps: int = 0  # app tickets the counters had no room for (served over another)
 
     def add(self, chunk: Chunk) -> None:
         self.applications += len(chunk.apps)
         self.events += len(chunk.events)
         self.payments += len(chunk.payments)
         self.offers += len(chunk.offers)
+        self.tickets += len(chunk.tickets)
+        self.sessions += len(chunk.sessions)
+        self.appointments += len(chunk.appointments)
+        self.overlaps += chunk.overlaps
+        by = self.by_ticket
+        for ticket in chunk.tickets:
+            self.slices += len(ticket.slices)
+            by[ticket.kind] = by.get(ticket.kind, 0) + 1
+            if ticket.priority is not None:
+                by["priority"] = by.get("priority", 0) + 1
+            if ticket.target_counter is not None:
+                by["redirected"] = by.get("redirected", 0) + 1
+            if ticket.appointment is not None:
+                self.appointments += 1
+                by["appointment"] = by.get("appointment", 0) + 1
+        for appointment in chunk.appointments:
+            key = f"appointment {appointment.state}"
+            by[key] = by.get(key, 0) + 1
         for app in chunk.apps:
             outcome = app.outcome or "open"
             self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + 1
@@ -689,6 +825,9 @@ class HistoryPlan:
             account_share=ACCOUNT_SHARE,
         )
         self.staff: Staff | None = None
+        queue = context.queue
+        self.queue = queue if params.tickets and queue is not None and queue.counters else None
+        self._centre_by_pk = {c.pk: c for c in self.centres}
 
     # --- checks and shapes ----------------------------------------------------------------
 
@@ -1035,8 +1174,9 @@ class HistoryPlan:
         for centre, c in zip(open_, cumulative, strict=True):
             shares[centre.pk] = (c - previous) / (cumulative[-1] or 1.0)
             previous = c
+        # at least two, where there are two counters: a centre never runs on one window
         return {
-            centre.pk: (centre.code, max(1, min(centre.counters, math.ceil(
+            centre.pk: (centre.code, max(min(2, centre.counters), min(centre.counters, math.ceil(
                 centre_total * shares.get(centre.pk, 0.0) / OPERATOR_LOAD))))
             for centre in self.centres
         }
@@ -1056,6 +1196,7 @@ class HistoryPlan:
             mean = sum(factors.values()) / len(factors) if factors else 1.0
             for username, factor in factors.items():
                 self._officer_factors.setdefault(username, factor / mean)
+        self._desk_setup(staff)
 
     # --- generating ----------------------------------------------------------------------
 
@@ -1078,6 +1219,9 @@ class HistoryPlan:
         }
         self._numbers: dict[date, set[str]] = {}
         self._serial = 0
+        self._desks: dict[int, _Desk | None] = {}
+        self._pickups: dict[date, list[tuple[int, str, int | None]]] = {}
+        self._appointment_serial = 0
         self._featured_chance = 0.0
         featured = self.staff.featured
         if featured:
@@ -1097,6 +1241,8 @@ class HistoryPlan:
             self._evict(day.on)
             if len(chunk.apps) - start > 1:
                 self._sort_day(chunk, start, starts)
+            if self.queue is not None:
+                self._close_day(chunk, day, start)
             if len(chunk.apps) >= self.params.chunk_size:
                 self._finish(chunk)
                 yield chunk
@@ -1297,12 +1443,19 @@ class HistoryPlan:
         app.service, app.standard = service, standard
         centre: CentreInfo | None = None
         submitter: Actor
+        served: tuple[PlannedTicket, int, Actor] | None = None
         if channel == "centre":
             if "centre" in standard.channels and (day.hours_key is not None) and \
                     self._open_centres(day.hours_key)[0]:
                 open_, cumulative = self._open_centres(day.hours_key)
                 centre = _choose(rng, open_, cumulative)
-            if centre is not None:
+            served = self._desk_serve(day, centre, service, standard, person, account) \
+                if centre is not None and self.queue is not None else None
+            if served is not None:
+                assert centre is not None
+                region = centre.region
+                _, moment, submitter = served
+            elif centre is not None:
                 region = centre.region
                 operators = staff.operators.get(centre.pk) or ()
                 submitter = operators[rng.randrange(len(operators))] if operators else \
@@ -1328,6 +1481,9 @@ class HistoryPlan:
         source_index = len(chunk.apps)
         chunk.apps.append(app)
         self._simulate(chunk, source_index, forced=forced)
+        if served is not None and centre is not None:
+            app.ticket = served[0]
+            self._maybe_pickup(app, centre)
         if forced and pair_service is not None:
             self._pair(chunk, source_index, pair_service, person, account)
         elif app.outcome == "issued":
@@ -1773,3 +1929,511 @@ class HistoryPlan:
         self._simulate(chunk, index, forced=False)
         if app.outcome == "issued":
             self._offers(chunk, index, None)
+
+    # --- the centres' history: tickets, appointments, counter sessions -----------------------
+
+    def _desk_setup(self, staff: Staff) -> None:
+        """Who works at which counters: each centre's demo operators each open one counter a
+        day, counters chosen so that every group is served, operators rotating over them."""
+        self._desk_counters: dict[int, tuple[CounterInfo, ...]] = {}
+        self._desk_staff: dict[int, tuple[Actor, ...]] = {}
+        queue = self.queue
+        if queue is None:
+            return
+        every_group = set(queue.group_codes)
+        for centre in self.centres:
+            pool = staff.operators.get(centre.pk) or ()
+            # the demo's own operators: the `demo-accounts` one (kz-operator) keeps its
+            # counter free for live use, and demo tickets are told apart by their operator
+            operators = tuple(a for a in pool if "-demo-" in a.username) or tuple(pool)
+            counters = sorted(queue.counters.get(centre.pk, ()), key=lambda c: c.number)
+            if not operators or not counters:
+                continue
+            chosen: list[CounterInfo] = []
+            uncovered = set(every_group)
+            while uncovered:
+                best = max(counters, key=lambda c: (len(c.groups & uncovered), -c.number))
+                if not best.groups & uncovered or best in chosen:
+                    break
+                chosen.append(best)
+                uncovered -= best.groups
+            rest = sorted((c for c in counters if c not in chosen),
+                          key=lambda c: (-len(c.groups), c.number))
+            self._desk_counters[centre.pk] = tuple(chosen + rest)
+            self._desk_staff[centre.pk] = operators
+
+    def _desk(self, day: _Day, centre: CentreInfo) -> _Desk | None:
+        if centre.pk in self._desks:
+            return self._desks[centre.pk]
+        desk = None
+        counters = self._desk_counters.get(centre.pk, ())
+        operators = self._desk_staff.get(centre.pk, ())
+        key = day.hours_key
+        spans = _open_spans(centre, key) if key is not None else []
+        if counters and operators and spans:
+            m = min(len(counters), len(operators))
+            offset = day.on.toordinal() % len(operators)
+            opened = [(counters[i], operators[(i + offset) % len(operators)]) for i in range(m)]
+            desk = _Desk(centre, day, [(day.midnight + a, day.midnight + b) for a, b in spans],
+                         opened)
+        self._desks[centre.pk] = desk
+        return desk
+
+    def _service_time(self, mean_minutes: float) -> int:
+        """Seconds at the counter: lognormal around `mean_minutes`, within reason."""
+        seconds = self._rng.lognormvariate(math.log(mean_minutes * 60) - 0.1, 0.45)
+        return int(min(max(seconds, 60.0), mean_minutes * 60 * 4))
+
+    def _desk_serve(self, day: _Day, centre: CentreInfo, service: ServiceInfo,
+                    standard: StandardInfo, person: Person, account: Actor | None
+                    ) -> tuple[PlannedTicket, int, Actor] | None:
+        """A counter application's ticket: the counter, the operator and the moment the
+        application is submitted (within the ticket's serving); None without a desk."""
+        queue = self.queue
+        assert queue is not None
+        desk = self._desk(day, centre)
+        if desk is None:
+            return None
+        group = queue.service_groups.get(service.code)
+        if group is None or not desk.serving(group):
+            desk.overlaps += 1
+            return None
+        rng = self._rng
+        want = self._counter_time(day, centre)
+        mean = (standard.max_service_minutes or DEFAULT_SERVICE_MINUTES) / 2
+        serve = self._service_time(mean)
+        call = CALL_SECONDS[0] + int(rng.random() * (CALL_SECONDS[1] - CALL_SECONDS[0]))
+        fraction = 0.15 + 0.75 * rng.random()  # how far into the serving the form is sent
+        placed = desk.place(group, want - call - int(fraction * serve), call + serve, rng)
+        if placed is None:  # a full day: a short visit where there is room
+            serve, call = 60, 15
+            placed = desk.place(group, want - call - 30, call + serve, rng)
+        if placed is None:  # no room at all: over another ticket (counted)
+            desk.overlaps += 1
+            options = desk.serving(group)
+            counter, operator = options[int(rng.random() * len(options))]
+            start = desk.clamp(want - call - serve // 2, call + serve)
+            placed = (counter, operator, start)
+        counter, operator, start = placed
+        ticket = PlannedTicket("application", centre.pk, group, day.on)
+        ticket.visits = [(counter.pk, operator.pk or 0, start, start + call, start + call + serve)]
+        ticket.limit = (standard.max_wait_minutes or queue.default_max_wait_minutes) * 60
+        ticket.citizen = account.pk if account is not None else None
+        ticket.national_id = person.national_id
+        ticket.booker = account.pk if account is not None and "-demo-citizen-" in \
+            account.username else None
+        submitted = start + call + max(1, min(serve - 1, int(fraction * serve)))
+        if rng.random() < REDIRECT_SHARE:
+            desk.redirect(ticket, group, counter.pk, rng)
+        desk.tickets.append(ticket)
+        return ticket, submitted, operator
+
+    def _maybe_pickup(self, app: PlannedApp, centre: CentreInfo) -> None:
+        """A share of issued results are collected at the centre a few days later."""
+        rng = self._rng
+        if app.outcome != "issued" or app.completed_at is None or \
+                self.routes[app.service.workflow].instant or rng.random() >= PICKUP_SHARE:
+            return
+        on = app.completed_at.astimezone(self.zone).date() + timedelta(
+            days=1 + int(rng.expovariate(1 / 1.5)))
+        for _ in range(14):
+            if on > self.last:
+                return
+            day = self._days[(on - self.first).days]
+            if day.hours_key is not None and centre.hours.get(day.hours_key):
+                self._pickups.setdefault(on, []).append(
+                    (centre.pk, app.national_id, app.applicant))
+                return
+            on += timedelta(days=1)
+
+    def _close_day(self, chunk: Chunk, day: _Day, start: int) -> None:
+        """The day's queues at every centre: the applications' tickets (placed as they were
+        submitted), then consultations, pickups and no-shows where the counters had room,
+        waits, numbers, slices, appointments and the counter sessions."""
+        for index in range(start, len(chunk.apps)):
+            ticket = chunk.apps[index].ticket
+            if ticket is not None:
+                ticket.app = index
+        pickups: dict[int, list[tuple[str, int | None]]] = {}
+        for centre_pk, national, citizen in self._pickups.pop(day.on, ()):
+            pickups.setdefault(centre_pk, []).append((national, citizen))
+            if centre_pk not in self._desks:
+                self._desk(day, self._centre_by_pk[centre_pk])
+        for centre_pk, desk in self._desks.items():
+            if desk is not None:
+                self._close_desk(chunk, desk, pickups.get(centre_pk, []))
+        self._desks = {}
+        for on in [d for d in self._pickups if d < day.on]:
+            del self._pickups[on]
+
+    def _random_booker(self) -> tuple[int, str] | None:
+        """A demo citizen with an account: (user pk, national ID)."""
+        staff = self.staff
+        assert staff is not None
+        population = self.population
+        for _ in range(6):
+            index = int(self._rng.random() * population.size)
+            actor = staff.citizens.get(index)
+            if actor is not None and actor.pk is not None and population.has_account(index):
+                return actor.pk, population.person(index).national_id
+        return None
+
+    def _appointment_code(self) -> str:
+        """Ten characters, distinct within the run: a keyed bijection of a serial."""
+        self._appointment_serial += 1
+        if not hasattr(self, "_code_key"):
+            self._code_key = int.from_bytes(_unit_hash(self.params.seed, "codes")[:7])
+        value = (self._appointment_serial * 0x5DEECE66D + self._code_key) % (1 << 50)
+        return "".join(NUMBER_ALPHABET[(value >> shift) & 31] for shift in range(45, -5, -5))
+
+    def _close_desk(self, chunk: Chunk, desk: _Desk,
+                    pickups: Sequence[tuple[str, int | None]]) -> None:
+        queue = self.queue
+        assert queue is not None
+        rng = self._rng
+        day, centre = desk.day, desk.centre
+        default_limit = queue.default_max_wait_minutes * 60
+        consult, pickup = queue.consult, queue.pickup
+        # tickets without an application, where a counter serving their group has room
+        extra: list[tuple[str, int, str, int | None]] = []
+        if consult is not None and desk.serving(consult):
+            extra.extend(("consult", consult, "", None) for _ in desk.tickets
+                         if rng.random() < CONSULT_SHARE)
+        if pickup is not None and desk.serving(pickup):
+            extra.extend(("pickup", pickup, national, citizen) for national, citizen in pickups)
+        base_groups = [t.group for t in desk.tickets] + [e[1] for e in extra]
+        extra.extend(("no_show", base_groups[int(rng.random() * len(base_groups))], "", None)
+                     for _ in range(len(base_groups)) if rng.random() < NO_SHOW_SHARE)
+        no_show_after = queue.no_show_after_minutes * 60
+        for kind, group, national, citizen in extra:
+            call = CALL_SECONDS[0] + int(rng.random() * (CALL_SECONDS[1] - CALL_SECONDS[0]))
+            if kind == "no_show":
+                length = no_show_after + 20 + int(rng.random() * 120)
+                serve = 0
+            else:
+                serve = self._service_time(CONSULT_MINUTES if kind == "consult"
+                                           else PICKUP_MINUTES)
+                length = call + serve
+            want = self._counter_time(day, centre)
+            placed = desk.place(group, want - length // 2, length, rng)
+            if placed is None:
+                continue
+            counter, operator, start = placed
+            ticket = PlannedTicket(kind, centre.pk, group, day.on)
+            end = start + length
+            ticket.visits = [(counter.pk, operator.pk or 0, start,
+                              end if kind == "no_show" else start + call, end)]
+            ticket.limit = default_limit
+            ticket.national_id = national
+            ticket.citizen = citizen
+            if kind == "consult" and rng.random() < CONSULT_BOOKED:
+                booker = self._random_booker()
+                if booker is not None:
+                    ticket.booker, ticket.national_id = booker
+                    ticket.citizen = booker[0]
+            desk.tickets.append(ticket)
+        chunk.overlaps += desk.overlaps
+        if not desk.tickets:
+            return
+        self._desk_tickets(chunk, desk)
+
+    def _desk_tickets(self, chunk: Chunk, desk: _Desk) -> None:
+        """Waits, sources, priorities, appointments, numbers and slices of a desk's tickets,
+        then its counter sessions."""
+        queue = self.queue
+        assert queue is not None
+        rng = self._rng
+        day, centre = desk.day, desk.centre
+        midnight = day.midnight
+        size = 0.6 + 0.04 * min(centre.counters, 40)
+        slot = queue.slot_minutes * 60
+        early = queue.early_minutes * 60
+        priorities = queue.priorities
+        ordinary: dict[int, list[PlannedTicket]] = {}
+        arrived: list[PlannedAppointment] = []
+        for ticket in desk.tickets:
+            first_call = ticket.visits[0][2]
+            opens = desk.span_start(first_call)
+            if ticket.booker is not None and (ticket.kind == "consult"
+                                              or rng.random() < APPOINTMENT_SHARE):
+                # booked: arrives a few minutes before the slot, called once it is due
+                slot_start = midnight + ((first_call - midnight) // slot) * slot
+                if slot_start >= opens:
+                    wait = int(rng.lognormvariate(math.log(180), 0.6))
+                    ticket.issued_at = max(opens, first_call - wait)
+                    ticket.due_at = slot_start - early
+                    ticket.source = "appointment"
+                    booked = slot_start - 7200 - int(rng.random() * queue.days_ahead * 86400)
+                    ticket.appointment = PlannedAppointment(
+                        centre.pk, ticket.group, ticket.booker, slot_start, slot_start + slot,
+                        "arrived", self._appointment_code(), booked, None,
+                        slot_start - 86400 if booked < slot_start - 86400 else None,
+                    )
+                    arrived.append(ticket.appointment)
+            if ticket.appointment is None:
+                draw = rng.random()
+                ticket.source = "reception" if draw < RECEPTION_SHARE else "api" if \
+                    draw < RECEPTION_SHARE + API_SHARE else "kiosk"
+                hour = COUNTER_HOURS.get((first_call - midnight) // 3600, 0.3) / 1.35
+                limit = ticket.limit
+                if rng.random() < OVER_WAIT_SHARE:
+                    wait = int(limit * (1.02 + rng.expovariate(4.0)))
+                else:
+                    mean = WAIT_MINUTES * 60 * hour * size
+                    wait = min(int(rng.lognormvariate(math.log(mean) - 0.18, 0.6)),
+                               int(limit * 0.97))
+                if priorities and rng.random() < PRIORITY_SHARE:
+                    ticket.priority, ticket.priority_rank = priorities[
+                        int(rng.random() * len(priorities))]
+                    wait //= 4
+                ticket.issued_at = max(opens, first_call - wait)
+                if ticket.priority is None:
+                    ordinary.setdefault(ticket.group, []).append(ticket)
+        # first come, first called: within a group, ordinary tickets are called in the
+        # order they were issued (the sorted issue times paired with the sorted calls keep
+        # every issue before its call)
+        for tickets in ordinary.values():
+            issued = sorted(t.issued_at for t in tickets)
+            tickets.sort(key=lambda t: t.visits[0][2])
+            for ticket, moment in zip(tickets, issued, strict=True):
+                ticket.issued_at = moment
+        # numbers: per group, in the order issued
+        by_group: dict[int, list[PlannedTicket]] = {}
+        for ticket in desk.tickets:
+            by_group.setdefault(ticket.group, []).append(ticket)
+        for group, tickets in by_group.items():
+            tickets.sort(key=lambda t: (t.issued_at, t.visits[0][2]))
+            code = queue.group_codes[group]
+            for sequence, ticket in enumerate(tickets, start=1):
+                ticket.sequence = sequence
+                ticket.number = f"{code}-{sequence:03d}"
+            chunk.sequences.append((centre.pk, group, day.on, len(tickets)))
+        # slices, and what the counters did all day
+        worked: dict[tuple[int, int], list[int]] = {}
+        for ticket in desk.tickets:
+            slices = ticket.slices
+            waiting_from = ticket.issued_at
+            note = ""
+            reason = ""
+            wait = service = 0
+            visits = ticket.visits
+            for k, (counter, operator, call, serve, end) in enumerate(visits):
+                slices.append(("waiting", waiting_from, call, None, None, note, reason))
+                wait += call - waiting_from
+                last = k == len(visits) - 1
+                if ticket.kind == "no_show":
+                    ticket.recalls = 1 + int(rng.random() * 2)
+                    slices.append(("called", call, end, counter, operator, "no_show", ""))
+                    ticket.state = "no_show"
+                else:
+                    recall = last and rng.random() < RECALL_SHARE
+                    if recall:
+                        ticket.recalls = 1
+                    slices.append(("called", call, serve, counter, operator,
+                                   "recall" if recall else "", ""))
+                    slices.append(("serving", serve, end, counter, operator,
+                                   "served" if last else "", ""))
+                    service += end - serve
+                if not last:
+                    waiting_from = end
+                    note = "redirect"
+                    reason = REDIRECT_REASONS[int(rng.random() * len(REDIRECT_REASONS))]
+                    ticket.target_counter = visits[-1][0]
+                span = worked.setdefault((counter, operator), [call, end])
+                span[0] = min(span[0], call)
+                span[1] = max(span[1], end)
+            counter, operator, call, _, end = visits[-1]
+            ticket.counter, ticket.operator = counter, operator
+            ticket.called_at, ticket.finished_at = call, end
+            ticket.wait_seconds, ticket.service_seconds = wait, service
+            ticket.visits = []
+            chunk.tickets.append(ticket)
+        first_open, last_close = desk.spans[0][0], desk.spans[-1][1]
+        for (counter, operator), (first, until) in worked.items():
+            opened = min(first, first_open + int(rng.random() * 180))
+            closed = max(until, last_close - int(rng.random() * 300))
+            chunk.sessions.append(PlannedSession(counter, operator, opened, closed))
+        # booked appointments nobody came to, and cancelled ones
+        groups = list(by_group)
+        for _ in arrived:
+            for state, share in (("no_show", APPOINTMENT_NO_SHOW),
+                                 ("cancelled", APPOINTMENT_CANCELLED)):
+                if rng.random() >= share:
+                    continue
+                booker = self._random_booker()
+                if booker is None:
+                    continue
+                moment = self._counter_time(day, centre)
+                slot_start = max(midnight + ((moment - midnight) // slot) * slot,
+                                 desk.span_start(moment))
+                booked = slot_start - 7200 - int(rng.random() * queue.days_ahead * 86400)
+                cancelled = booked + int(rng.random() * (slot_start - booked)) \
+                    if state == "cancelled" else None
+                reminder = slot_start - 86400 if booked < slot_start - 86400 and (
+                    cancelled is None or cancelled > slot_start - 86400) else None
+                chunk.appointments.append(PlannedAppointment(
+                    centre.pk, groups[int(rng.random() * len(groups))], booker[0], slot_start,
+                    slot_start + slot, state, self._appointment_code(), booked, cancelled,
+                    reminder,
+                ))
+
+
+DEFAULT_SERVICE_MINUTES = 20
+"""A standard without `max_service_minutes`: its counter service takes about half this."""
+CONSULT_MINUTES = 7.0
+PICKUP_MINUTES = 4.0
+CALL_SECONDS = (15, 75)
+"""From the call to the citizen sitting down at the counter."""
+WAIT_MINUTES = 7.0
+"""The mean wait at a centre of 10 counters at the busiest hour; less at quiet hours."""
+CONSULT_SHARE = 0.2
+"""Consultations per application ticket."""
+PICKUP_SHARE = 0.5
+"""Issued counter applications (not instant ones) whose result is collected at the centre."""
+NO_SHOW_SHARE = 0.05
+"""No-show tickets per served ticket."""
+REDIRECT_SHARE = 0.03
+"""Application tickets first called to another counter, then redirected."""
+PRIORITY_SHARE = 0.04
+APPOINTMENT_SHARE = 0.15
+"""Of the tickets of citizens with a portal account, the share that come from a booking."""
+CONSULT_BOOKED = 0.1
+"""Consultations booked in advance (by citizens with an account)."""
+APPOINTMENT_NO_SHOW = 0.1
+APPOINTMENT_CANCELLED = 0.12
+"""Per arrived appointment: booked ones nobody came to, and cancelled ones."""
+OVER_WAIT_SHARE = 0.04
+"""Tickets drawn to wait longer than the maximum wait of the standard."""
+RECEPTION_SHARE = 0.1
+API_SHARE = 0.05
+RECALL_SHARE = 0.05
+REDIRECT_REASONS = ("Услуга другой группы", "Требуется консультация специалиста",
+                    "Документы принимает другое окно")
+
+
+def _open_spans(centre: CentreInfo, key: str) -> list[tuple[int, int]]:
+    """The centre's opening hours of a weekday less its breaks, in seconds from midnight."""
+    spans = list(centre.hours.get(key, ()))
+    for b_start, b_end in centre.breaks.get(key, ()):
+        cut: list[tuple[int, int]] = []
+        for start, end in spans:
+            if b_end <= start or b_start >= end:
+                cut.append((start, end))
+                continue
+            if start < b_start:
+                cut.append((start, b_start))
+            if b_end < end:
+                cut.append((b_end, end))
+        spans = cut
+    return sorted(s for s in spans if s[1] - s[0] >= 600)
+
+
+class _Desk:
+    """One centre's counters on one day: which are open, by whom, and when each is busy."""
+
+    __slots__ = ("busy", "by_group", "centre", "day", "opened", "overlaps", "spans", "tickets")
+
+    def __init__(self, centre: CentreInfo, day: _Day, spans: list[tuple[int, int]],
+                 opened: list[tuple[CounterInfo, Actor]]) -> None:
+        self.centre = centre
+        self.day = day
+        self.spans = spans
+        self.opened = opened
+        # per counter: the starts and ends of its busy stretches, sorted
+        self.busy: dict[int, tuple[list[int], list[int]]] = {c.pk: ([], []) for c, _ in opened}
+        self.by_group: dict[int, list[tuple[CounterInfo, Actor]]] = {}
+        self.tickets: list[PlannedTicket] = []
+        self.overlaps = 0
+
+    def serving(self, group: int) -> list[tuple[CounterInfo, Actor]]:
+        found = self.by_group.get(group)
+        if found is None:
+            found = self.by_group[group] = [(c, a) for c, a in self.opened if group in c.groups]
+        return found
+
+    def span_start(self, moment: int) -> int:
+        for start, end in self.spans:
+            if start <= moment < end:
+                return start
+        return max((s for s, _ in self.spans if s <= moment), default=self.spans[0][0])
+
+    def clamp(self, start: int, length: int) -> int:
+        best = None
+        for a, b in self.spans:
+            x = min(max(start, a), max(a, b - length))
+            if best is None or abs(x - start) < abs(best - start):
+                best = x
+        return best if best is not None else start
+
+    def _fits(self, counter: int, start: int, end: int) -> bool:
+        if not any(a <= start and end <= b for a, b in self.spans):
+            return False
+        starts, ends = self.busy[counter]
+        i = bisect.bisect_right(starts, start)
+        return (i == 0 or ends[i - 1] <= start) and (i == len(starts) or starts[i] >= end)
+
+    def _take(self, counter: int, start: int, end: int) -> None:
+        starts, ends = self.busy[counter]
+        i = bisect.bisect_right(starts, start)
+        starts.insert(i, start)
+        ends.insert(i, end)
+
+    def _nearest(self, counter: int, want: int, length: int, before: int | None) -> int | None:
+        """The free start nearest `want` for `length` seconds (ending by `before`)."""
+        starts, ends = self.busy[counter]
+        best = None
+        for a, b in self.spans:
+            if before is not None:
+                b = min(b, before)
+            edge = a
+            for s, e in [*zip(starts, ends, strict=True), (b, b)]:
+                if e <= a:
+                    continue
+                top = min(s, b)
+                if top - edge >= length:
+                    x = min(max(want, edge), top - length)
+                    if best is None or abs(x - want) < abs(best - want):
+                        best = x
+                edge = max(edge, e)
+                if edge >= b:
+                    break
+        return best
+
+    def place(self, group: int, want: int, length: int, rng: random.Random, *,
+              exclude: int | None = None, before: int | None = None
+              ) -> tuple[CounterInfo, Actor, int] | None:
+        """A counter serving `group` free for `length` seconds from about `want`: the
+        exact moment on the first counter free then, else the nearest free moment."""
+        options = [o for o in self.serving(group) if o[0].pk != exclude]
+        if not options:
+            return None
+        first = int(rng.random() * len(options))
+        order = options[first:] + options[:first]
+        if before is None or want + length <= before:
+            for counter, operator in order:
+                if self._fits(counter.pk, want, want + length):
+                    self._take(counter.pk, want, want + length)
+                    return counter, operator, want
+        best = None
+        for counter, operator in order:
+            x = self._nearest(counter.pk, want, length, before)
+            if x is not None and (best is None or abs(x - want) < abs(best[2] - want)):
+                best = (counter, operator, x)
+        if best is not None:
+            self._take(best[0].pk, best[2], best[2] + length)
+        return best
+
+    def redirect(self, ticket: PlannedTicket, group: int, final: int,
+                 rng: random.Random) -> None:
+        """Called first to another counter of the group, served briefly, sent on."""
+        call_at = ticket.visits[0][2]
+        call = CALL_SECONDS[0] + int(rng.random() * (CALL_SECONDS[1] - CALL_SECONDS[0]))
+        serve = 60 + int(rng.random() * 240)
+        gap = 60 + int(rng.random() * 540)
+        placed = self.place(group, call_at - gap - call - serve, call + serve, rng,
+                            exclude=final, before=call_at - 30)
+        if placed is None:
+            return
+        counter, operator, start = placed
+        ticket.visits.insert(0, (counter.pk, operator.pk or 0, start, start + call,
+                                 start + call + serve))

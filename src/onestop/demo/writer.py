@@ -24,7 +24,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from queue import Empty
 from typing import Any
 
@@ -49,7 +49,18 @@ from onestop.audit.models import AuditEntry
 from onestop.audit.services import record as audit_record
 from onestop.catalogue.models import Agency, Country, Region, Service, WorkflowDefinition
 from onestop.catalogue.selectors import agency_subtree_ids, calendar_for
-from onestop.centres.models import Centre
+from onestop.centres.models import (
+    Appointment,
+    Centre,
+    Counter,
+    CounterSession,
+    PriorityCategory,
+    QueueSettings,
+    ServiceGroup,
+    Ticket,
+    TicketSequence,
+    TicketSlice,
+)
 from onestop.core.text import localize
 from onestop.demo.generator import (
     DEMO_KEY,
@@ -58,13 +69,17 @@ from onestop.demo.generator import (
     CentreInfo,
     Chunk,
     Context,
+    CounterInfo,
     HistoryPlan,
     Params,
     PlanError,
+    PlannedAppointment,
+    QueueInfo,
     ServiceInfo,
     Staff,
     StandardInfo,
     Summary,
+    _utc,
 )
 from onestop.demo.people import Person
 
@@ -148,6 +163,8 @@ def load_context(country: Country) -> Context:
                 applicant_documents=applicant,
                 required_documents=required,
                 eform=version.eform or {},
+                max_wait_minutes=version.max_wait_minutes,
+                max_service_minutes=version.max_service_minutes,
             ))
         after = getattr(service, "proactive_after", None)
         infos.append(ServiceInfo(
@@ -157,7 +174,8 @@ def load_context(country: Country) -> Context:
         ))
     centres = tuple(
         CentreInfo(pk=c.pk, code=c.code, region=c.region.code, kind=c.kind,
-                   counters=max(1, c.counters), hours=_hours(c.opening_hours))
+                   counters=max(1, c.counters), hours=_hours(c.opening_hours),
+                   breaks=_hours(c.breaks))
         for c in Centre.objects.filter(country=country).select_related("region").order_by("code")
     )
     workflows = {}
@@ -177,6 +195,55 @@ def load_context(country: Country) -> Context:
         centres=centres,
         workflows=workflows,
         offered_as={k: frozenset(v) for k, v in services.CHANNEL_OFFERED_AS.items()},
+        queue=load_queue(country, [s.code for s in infos]),
+    )
+
+
+def load_queue(country: Country, service_codes: Sequence[str]) -> QueueInfo | None:
+    """The centres' queue, as plain data: groups (and the group of every service, as
+    `centres.services.group_for_service` picks it), counters, priorities, rules."""
+    groups = list(ServiceGroup.objects.filter(country=country).order_by("position", "code"))
+    if not groups:
+        return None
+    default = next((g for g in groups if g.is_default), None)
+    apply_groups = [g for g in groups if g.purpose == ServiceGroup.Purpose.APPLY]
+    fallback = default or (apply_groups[0] if apply_groups else None)
+    service_groups: dict[str, int] = {}
+    for code in service_codes:
+        best, length = None, -1
+        for group in groups:
+            for prefix in group.service_prefixes or ():
+                if code.startswith(str(prefix)) and len(str(prefix)) > length:
+                    best, length = group, len(str(prefix))
+        found = best or fallback
+        if found is not None:
+            service_groups[code] = found.pk
+
+    def first(purpose: str) -> int | None:
+        found = next((g for g in groups if g.purpose == purpose), None)
+        return found.pk if found is not None else (fallback.pk if fallback else None)
+
+    counters: dict[int, list[CounterInfo]] = {}
+    for counter in Counter.objects.filter(centre__country=country, active=True).prefetch_related(
+        "groups"
+    ).order_by("centre", "number"):
+        counters.setdefault(counter.centre_id, []).append(CounterInfo(
+            counter.pk, counter.number, frozenset(g.pk for g in counter.groups.all())
+        ))
+    rules = QueueSettings.objects.filter(country=country).first() or QueueSettings()
+    return QueueInfo(
+        group_codes={g.pk: g.code for g in groups},
+        service_groups=service_groups,
+        pickup=first(ServiceGroup.Purpose.PICKUP),
+        consult=first(ServiceGroup.Purpose.CONSULT),
+        priorities=tuple(PriorityCategory.objects.filter(country=country).order_by(
+            "-rank", "code").values_list("pk", "rank")),
+        counters={pk: tuple(items) for pk, items in counters.items()},
+        no_show_after_minutes=rules.no_show_after_minutes,
+        default_max_wait_minutes=rules.default_max_wait_minutes,
+        slot_minutes=max(1, rules.appointment_slot_minutes),
+        early_minutes=rules.appointment_early_minutes,
+        days_ahead=max(1, rules.appointment_days_ahead),
     )
 
 
@@ -385,6 +452,19 @@ _PAYMENT_FIELDS = ("application_id", "provider", "reference", "amount", "currenc
 _OFFER_FIELDS = ("id", "source_id", "service_id", "applicant_id", "form_data", "status",
                  "application_id", "created_at", "decided_at")
 _AUDIT_FIELDS = chain.FIELDS
+_TICKET_FIELDS = (
+    "id", "centre_id", "group_id", "day", "sequence", "number", "source", "priority_id",
+    "priority_rank", "state", "issued_at", "place_at", "due_at", "counter_id", "operator_id",
+    "target_counter_id", "called_at", "recalls", "finished_at", "citizen_id", "national_id",
+    "wait_seconds", "service_seconds",
+)
+_SLICE_FIELDS = ("ticket_id", "kind", "started_at", "ended_at", "counter_id", "operator_id",
+                 "note", "reason", "out_of_order")
+_LINK_FIELDS = ("ticket_id", "application_id")
+_APPOINTMENT_FIELDS = ("centre_id", "group_id", "citizen_id", "slot_start", "slot_end", "state",
+                       "code", "booked_at", "cancelled_at", "reminder_sent_at", "ticket_id")
+_SESSION_FIELDS = ("counter_id", "operator_id", "opened_at", "closed_at")
+_SEQUENCE_FIELDS = ("centre_id", "group_id", "day", "last")
 
 
 @dataclass
@@ -395,6 +475,10 @@ class WriteStats:
     offers: int = 0
     audit: int = 0
     renumbered: int = 0
+    tickets: int = 0
+    slices: int = 0
+    appointments: int = 0
+    sessions: int = 0
     head: chain.Head = chain.GENESIS
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -411,16 +495,25 @@ class ChunkWriter:
         self.payments = _Table(Payment, _PAYMENT_FIELDS)
         self.offers = _Table(ProactiveOffer, _OFFER_FIELDS)
         self.audit = _Table(AuditEntry, _AUDIT_FIELDS)
+        self.tickets = _Table(Ticket, _TICKET_FIELDS)
+        self.slices = _Table(TicketSlice, _SLICE_FIELDS)
+        self.links = _Table(Ticket.applications.through, _LINK_FIELDS)
+        self.appointments = _Table(Appointment, _APPOINTMENT_FIELDS)
+        self.sessions = _Table(CounterSession, _SESSION_FIELDS)
+        self.sequences = _Table(TicketSequence, _SEQUENCE_FIELDS)
         self.stats = WriteStats()
         self._floors: dict[str, int] = {}
         self._last: chain.Record | None = None
         # JSON as compact canonical text (the C encoder: a third of json.dumps' time); it
         # reads back as the same value, which is all a JSON column keeps
         self._json: Callable[[Any], Any] = chain.to_json
+        self._sequences_updated: set[tuple[int, int, Any]] = set()
         if self.postgres:
             self._time: Callable[[datetime | None], Any] = lambda d: d
+            self._day: Callable[[date], Any] = lambda d: d
         else:
             self._time = _sqlite_time
+            self._day = date.isoformat
             with connection.cursor() as cursor:  # room for the indexes of a big history
                 cursor.execute("PRAGMA cache_size = -262144")
 
@@ -450,6 +543,8 @@ class ChunkWriter:
                                                        timings)
             self.stats.offers += self.offers.write(self._offer_rows(chunk, app_ids, offer_ids),
                                                    timings)
+            if chunk.tickets or chunk.appointments:
+                self._write_queue(chunk, app_ids, timings)
             # the audit entries last: the chain's head stays locked until the commit
             head = audit_services.lock_head(connection.alias)
             self.stats.audit += self.audit.write(self._audit_rows(chunk, event_ids, head),
@@ -460,6 +555,92 @@ class ChunkWriter:
             committing = time.perf_counter()
         timings["commit"] = timings.get("commit", 0.0) + time.perf_counter() - committing
         self.stats.seconds += time.perf_counter() - started
+
+    def _write_queue(self, chunk: Chunk, app_ids: list[int], timings: dict[str, float]) -> None:
+        """The centres' history of the chunk: tickets (numbered after any the days already
+        have), their slices and applications, appointments, sessions, sequences."""
+        self._continue_numbering(chunk)
+        ticket_ids = self._ids(Ticket, len(chunk.tickets))
+        t = self._time
+        d = self._day
+        stats = self.stats
+
+        def ticket_rows() -> Iterator[tuple[Any, ...]]:
+            for ticket, pk in zip(chunk.tickets, ticket_ids, strict=True):
+                issued = t(_utc(ticket.issued_at))
+                yield (pk, ticket.centre, ticket.group, d(ticket.day), ticket.sequence,
+                       ticket.number, ticket.source, ticket.priority, ticket.priority_rank,
+                       ticket.state, issued, issued,
+                       t(_utc(ticket.due_at)) if ticket.due_at is not None else None,
+                       ticket.counter, ticket.operator, ticket.target_counter,
+                       t(_utc(ticket.called_at)), ticket.recalls, t(_utc(ticket.finished_at)),
+                       ticket.citizen, ticket.national_id, ticket.wait_seconds,
+                       ticket.service_seconds)
+
+        def slice_rows() -> Iterator[tuple[Any, ...]]:
+            for ticket, pk in zip(chunk.tickets, ticket_ids, strict=True):
+                for kind, started, ended, counter, operator, note, reason in ticket.slices:
+                    yield (pk, kind, t(_utc(started)), t(_utc(ended)), counter, operator, note,
+                           reason, False)
+
+        def link_rows() -> Iterator[tuple[Any, ...]]:
+            for ticket, pk in zip(chunk.tickets, ticket_ids, strict=True):
+                if ticket.app is not None:
+                    yield (pk, app_ids[ticket.app])
+
+        def appointment_rows() -> Iterator[tuple[Any, ...]]:
+            def row(a: PlannedAppointment, ticket: int | None) -> tuple[Any, ...]:
+                return (a.centre, a.group, a.citizen, t(_utc(a.slot_start)),
+                        t(_utc(a.slot_end)), a.state, a.code, t(_utc(a.booked_at)),
+                        t(_utc(a.cancelled_at)) if a.cancelled_at is not None else None,
+                        t(_utc(a.reminder_sent_at)) if a.reminder_sent_at is not None
+                        else None, ticket)
+
+            for ticket, pk in zip(chunk.tickets, ticket_ids, strict=True):
+                if ticket.appointment is not None:
+                    yield row(ticket.appointment, pk)
+            for appointment in chunk.appointments:
+                yield row(appointment, None)
+
+        stats.tickets += self.tickets.write(ticket_rows(), timings)
+        stats.slices += self.slices.write(slice_rows(), timings)
+        self.links.write(link_rows(), timings)
+        stats.appointments += self.appointments.write(appointment_rows(), timings)
+        stats.sessions += self.sessions.write(
+            ((s.counter, s.operator, t(_utc(s.opened_at)), t(_utc(s.closed_at)))
+             for s in chunk.sessions), timings)
+        self.sequences.write(((c, g, d(day), last) for c, g, day, last in chunk.sequences
+                              if (c, g, day) not in self._sequences_updated), timings)
+
+    def _continue_numbering(self, chunk: Chunk) -> None:
+        """Where a day already has tickets of a group (issued live, or kept from before),
+        the demo's numbers of that day follow them and the day's sequence row moves on."""
+        self._sequences_updated = set()
+        if not chunk.sequences:
+            return
+        days = [day for _, _, day, _ in chunk.sequences]
+        existing = {
+            (row.centre_id, row.group_id, row.day): row
+            for row in TicketSequence.objects.filter(
+                centre__country=self.country, day__gte=min(days), day__lte=max(days)
+            )
+        }
+        if not existing:
+            return
+        offsets: dict[tuple[int, int, Any], int] = {}
+        for centre, group, day, last in chunk.sequences:
+            row = existing.get((centre, group, day))
+            if row is None:
+                continue
+            offsets[(centre, group, day)] = row.last
+            TicketSequence.objects.filter(pk=row.pk).update(last=row.last + last)
+            self._sequences_updated.add((centre, group, day))
+        for ticket in chunk.tickets:
+            offset = offsets.get((ticket.centre, ticket.group, ticket.day))
+            if offset:
+                ticket.sequence += offset
+                code = ticket.number.rsplit("-", 1)[0]
+                ticket.number = f"{code}-{ticket.sequence:03d}"
 
     def _renumber(self, chunk: Chunk) -> None:
         """Give a new number to a planned one that an existing application already has."""
@@ -571,8 +752,57 @@ def _sqlite_time(moment: datetime | None) -> str | None:
 _HANDLED = {
     (ApplicationEvent, "application"), (Payment, "application"),
     (ApplicationDocument, "application"), (ProactiveOffer, "source"),
-    (ProactiveOffer, "application"), (Application, "started_by"),
+    (ProactiveOffer, "application"), (Application, "started_by"), (Ticket, "applications"),
 }
+
+
+def _delete_queue(country: Country, applications: models.QuerySet[Application]) -> int:
+    """Delete the centres' history of a demo: the tickets its operators called (demo
+    accounts cannot sign in, so no live ticket has one), their slices, links and
+    appointments, the appointments of demo citizens, the demo operators' counter sessions,
+    and the sequence rows of days left without tickets. Returns the tickets deleted."""
+    operators = User.objects.filter(username__startswith=f"{country.code}-demo-",
+                                    role=Role.OPERATOR).values("pk")
+    tickets = Ticket.objects.filter(centre__country=country, operator__in=operators)
+    ticket_sql, ticket_params = tickets.values("pk").query.sql_with_params()
+    count = tickets.count()
+    quote = connection.ops.quote_name
+    links = Ticket.applications.through
+    with connection.cursor() as cursor:
+        def delete(model: type[models.Model], column: str, sql: str, params: Any) -> None:
+            cursor.execute(
+                f"DELETE FROM {quote(model._meta.db_table)} "  # noqa: S608
+                f"WHERE {quote(column)} IN ({sql})", params,
+            )
+
+        cursor.execute(
+            f"UPDATE {quote(Appointment._meta.db_table)} SET ticket_id = NULL "  # noqa: S608
+            f"WHERE ticket_id IN ({ticket_sql})", ticket_params,
+        )
+        booked = Appointment.objects.filter(
+            centre__country=country,
+            citizen__username__startswith=f"{country.code}-demo-citizen-",
+        ).values("pk").query.sql_with_params()
+        delete(Appointment, "id", *booked)
+        delete(TicketSlice, "ticket_id", ticket_sql, ticket_params)
+        delete(links, "ticket_id", ticket_sql, ticket_params)
+        delete(links, "application_id", *applications.values("pk").query.sql_with_params())
+        delete(Ticket, "id", ticket_sql, ticket_params)
+        sessions = CounterSession.objects.filter(
+            counter__centre__country=country, operator__in=operators
+        ).values("pk").query.sql_with_params()
+        delete(CounterSession, "id", *sessions)
+        ticket_table, sequence_table = quote(Ticket._meta.db_table), quote(
+            TicketSequence._meta.db_table)
+        centres = Centre.objects.filter(country=country).values("pk").query.sql_with_params()
+        cursor.execute(
+            f"DELETE FROM {sequence_table} WHERE centre_id IN ({centres[0]}) "  # noqa: S608
+            f"AND NOT EXISTS (SELECT 1 FROM {ticket_table} t WHERE "
+            f"t.centre_id = {sequence_table}.centre_id AND t.group_id = "
+            f"{sequence_table}.group_id AND t.day = {sequence_table}.day)",
+            centres[1],
+        )
+    return count
 
 
 def delete_demo(country: Country) -> int:
@@ -597,6 +827,7 @@ def delete_demo(country: Country) -> int:
         count = demo.count()
         if not count:
             return 0
+        _delete_queue(country, demo)
         ids_sql, ids_params = demo.values("pk").query.sql_with_params()
         for relation in Application._meta.related_objects:
             related = relation.related_model
@@ -841,4 +1072,48 @@ def history_digest(country: Country) -> str:
             row.append([offer.service.code, offer.status, offer.form_data,
                         offer.application.number if offer.application else ""])
         digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+    tickets = (
+        Ticket.objects.filter(centre__country=country,
+                              operator__username__startswith=f"{country.code}-demo-")
+        .select_related("centre", "group", "priority", "counter", "operator", "citizen",
+                        "target_counter")
+        .prefetch_related("slices__counter", "slices__operator", "applications")
+        .order_by("centre__code", "day", "group__code", "sequence")
+    )
+    for ticket in tickets.iterator(chunk_size=2000):
+        row = [
+            ticket.centre.code, ticket.day.isoformat(), ticket.number, ticket.source,
+            ticket.priority.code if ticket.priority else "", ticket.state,
+            ticket.issued_at.isoformat(), ticket.due_at.isoformat() if ticket.due_at else "",
+            ticket.called_at.isoformat() if ticket.called_at else "",
+            ticket.finished_at.isoformat() if ticket.finished_at else "",
+            ticket.counter.number if ticket.counter else 0, name(ticket.operator),
+            name(ticket.citizen), ticket.national_id, ticket.wait_seconds,
+            ticket.service_seconds, ticket.recalls,
+            ticket.target_counter.number if ticket.target_counter else 0,
+            sorted(a.number for a in ticket.applications.all()),
+        ]
+        for piece in sorted(ticket.slices.all(), key=lambda s: (s.started_at, s.pk)):
+            row.append([piece.kind, piece.started_at.isoformat(),
+                        piece.ended_at.isoformat() if piece.ended_at else "",
+                        piece.counter.number if piece.counter else 0, name(piece.operator),
+                        piece.note, piece.reason])
+        digest.update(json.dumps(row, ensure_ascii=False).encode())
+    for appointment in Appointment.objects.filter(
+        centre__country=country, citizen__username__startswith=f"{country.code}-demo-citizen-"
+    ).select_related("centre", "group", "citizen", "ticket").order_by("code"):
+        digest.update(json.dumps([
+            appointment.code, appointment.centre.code, appointment.group.code,
+            name(appointment.citizen), appointment.slot_start.isoformat(), appointment.state,
+            appointment.booked_at.isoformat(),
+            appointment.ticket.number if appointment.ticket else "",
+        ]).encode())
+    for session in CounterSession.objects.filter(
+        counter__centre__country=country, operator__username__startswith=f"{country.code}-demo-"
+    ).select_related("counter__centre", "operator").order_by("opened_at", "counter__number"):
+        digest.update(json.dumps([
+            session.counter.centre.code, session.counter.number, name(session.operator),
+            session.opened_at.isoformat(),
+            session.closed_at.isoformat() if session.closed_at else "",
+        ]).encode())
     return digest.hexdigest()

@@ -128,6 +128,9 @@ class Command(BaseCommand):
                             help="applications written per transaction (default 20,000)")
         parser.add_argument("--dry-run", action="store_true",
                             help="plan the history and print the summary without writing")
+        parser.add_argument("--no-tickets", action="store_true",
+                            help="leave out the centres' history (tickets, appointments, "
+                            "counter sessions) of the applications submitted at counters")
         parser.add_argument("--serial", action="store_true",
                             help="plan and write in this one process (by default a second "
                             "process plans while this one writes; the history is the same)")
@@ -161,6 +164,7 @@ class Command(BaseCommand):
             withdrawn=options["withdrawn"],
             chunk_size=options["chunk_size"],
             batch=f"{code}-{year}-seed{options['seed']}",
+            tickets=not options["no_tickets"],
         )
         stream = getattr(self.stderr, "_out", sys.stderr)
         progress = Progress(params.applications, stream, enabled=options["verbosity"] > 0)
@@ -205,7 +209,18 @@ class Command(BaseCommand):
             f"offers" + ("" if dry_run else f", {w.audit:,} audit entries (head "
                          f"{w.head.sequence}:{w.head.hash[:16]}…), {result.accounts:,} "
                          "demo accounts created"))
-        rows = w.applications + w.events + w.payments + w.offers + w.audit
+        if s.tickets:
+            t = max(s.tickets, 1)
+            kinds = ", ".join(f"{k} {v:,} ({v / t:.1%})" for k, v in sorted(
+                s.by_ticket.items(), key=lambda kv: -kv[1]))
+            out(f"  centres:   {s.tickets:,} tickets ({kinds}), {s.slices:,} slices, "
+                f"{s.sessions:,} counter sessions, {s.appointments:,} appointments")
+        if s.overlaps:
+            self.stderr.write(f"demo: warning: {s.overlaps:,} counter applications found no "
+                              "free counter of their group (served over another ticket, or "
+                              "without a ticket)")
+        rows = w.applications + w.events + w.payments + w.offers + w.audit + w.tickets + \
+            w.slices + w.appointments + w.sessions
         out(f"  time:      {result.seconds:,.1f} s: {rate:,.0f} applications/s"
             + ("" if dry_run else f", {rows / max(result.seconds, 1e-9):,.0f} rows/s (writing "
                f"{w.seconds:,.1f} s)") + f"; peak memory {peak:,.0f} MB")
