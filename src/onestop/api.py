@@ -12,6 +12,7 @@ from onestop.applications.api import router as applications_router
 from onestop.catalogue.api import router as catalogue_router
 from onestop.centres.api import router as centres_router
 from onestop.feedback.api import router as feedback_router
+from onestop.quality.api import router as quality_router
 
 api = NinjaAPI(
     title="onestop API",
@@ -54,3 +55,4 @@ api.add_router("/", catalogue_router)
 api.add_router("/", applications_router)
 api.add_router("/", centres_router)
 api.add_router("/", feedback_router)
+api.add_router("/", quality_router)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("onestop.applications.urls_portal")),
     path("", include("onestop.applications.urls_office")),
     path("", include("onestop.centres.urls")),
+    path("", include("onestop.quality.urls")),
     path("", include("onestop.catalogue.urls")),
 ]
