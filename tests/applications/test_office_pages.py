@@ -11,26 +11,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from html import unescape
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from onestop.accounts.models import User
-from onestop.applications import services
+from onestop.applications import services, timeleft
 from onestop.applications.models import Application
 from onestop.catalogue.models import Country, Service
 from onestop.centres.models import Centre
+from tests.applications.pages import ALMATY, BIRTH, PDF, pdf, signed_in, text, upload
 
-ALMATY = ZoneInfo("Asia/Almaty")
 MONDAY = datetime(2025, 11, 17, 10, tzinfo=ALMATY)
-BIRTH = "01010001"
 FORM = {"child_name": "Aruzhan", "iin": "250101300011"}
-PDF = b"%PDF-1.4 a scan"
 
 
 class FrozenTime:
@@ -56,11 +51,6 @@ def now(settings: Any, mini_country: Country, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
-def birth(mini_country: Country) -> Service:
-    return Service.objects.get(country=mini_country, code=BIRTH)
-
-
-@pytest.fixture
 def interagency(birth: Service) -> Service:
     """A second service of the civil registry, on the workflow with an inter-agency step."""
     versions = list(birth.versions.all())
@@ -71,16 +61,6 @@ def interagency(birth: Service) -> Service:
         version.service = twin
         version.save()
     return twin
-
-
-@pytest.fixture
-def citizen(make_user: Callable[..., User]) -> User:
-    return make_user("citizen", national_id="900101300011")
-
-
-@pytest.fixture
-def officer(make_user: Callable[..., User]) -> User:
-    return make_user("officer", agency_code="MJ-ZAGS", country_code="zz")
 
 
 @pytest.fixture
@@ -108,32 +88,12 @@ def almaty_operator(make_user: Callable[..., User], mini_country: Country) -> Us
     return make_user("operator", centre_code="ALA-01", country_code="zz")
 
 
-def signed_in(user: User) -> Client:
-    client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
 def submit(service: Service, citizen: User, **extra: Any) -> Application:
     return services.submit(
         service=service, form_data=FORM, channel="portal", national_id="900101300011",
         applicant=citizen, submitted_by=citizen, applicant_name="Aigerim Nurlanovna",
         phone="+77011234567", documents=[upload("id_card")], **extra,
     ).application
-
-
-def upload(code: str) -> services.UploadedDocument:
-    return services.UploadedDocument(code, f"{code}.pdf", "application/pdf", PDF)
-
-
-def pdf(name: str = "scan.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
-
-
-def text(response: Any) -> str:
-    """The page's text without tags, its whitespace made single spaces."""
-    html = response.content.decode()
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def numbers_listed(response: Any) -> list[str]:
@@ -202,6 +162,23 @@ def test_inbox_lists_the_least_time_left_first(
     # Mon 9:00-13:00, 22 working hours of 9 a day
     assert '<strong style="color:#a4161a">Overdue by 2 working days 4 hours</strong>' in \
         response.content.decode()
+
+
+def test_staff_read_minutes_next_to_hours_where_the_citizen_reads_hours(
+    birth: Service, citizen: User,
+) -> None:
+    application = submit(birth, citizen)  # Mon 10:00, due Wed 19 Nov 18:00
+    wednesday = MONDAY + timedelta(days=2, hours=6, minutes=30)  # 16:30
+    thursday = MONDAY + timedelta(days=3, minutes=30)  # 10:30: 1 working hour 30 late
+    with translation.override("en"):
+        staff, mine = (timeleft.for_staff(application, wednesday),
+                       timeleft.for_citizen(application, wednesday))
+        assert (staff.text, staff.overdue, mine.text) == (
+            "1 hour 30 minutes left", False, "1 hour left")
+        staff, mine = (timeleft.for_staff(application, thursday),
+                       timeleft.for_citizen(application, thursday))
+        assert (staff.text, staff.overdue, mine.text) == (
+            "Overdue by 1 hour 30 minutes", True, "Overdue by 1 hour")
 
 
 def test_inbox_filters_by_service_state_overdue_and_assignee(

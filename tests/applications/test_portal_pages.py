@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,13 +17,11 @@ from django.utils import timezone, translation
 from onestop.accounts.models import User
 from onestop.applications import receipts, services
 from onestop.applications.models import Application, Draft, Payment
-from onestop.applications.views_portal import time_left
+from onestop.applications.timeleft import for_citizen as time_left
 from onestop.catalogue.models import Country, Service
+from tests.applications.pages import ALMATY, BIRTH, PDF, pdf, signed_in, upload
 
-BIRTH = "01010001"
-ALMATY = ZoneInfo("Asia/Almaty")
-PDF = b"%PDF-1.4 a scanned identity card"
-ID_CARD = services.UploadedDocument("id_card", "id.pdf", "application/pdf", PDF)
+ID_CARD = upload("id_card", "id.pdf")
 EFORM = {
     "type": "object",
     "additionalProperties": False,
@@ -49,32 +46,25 @@ FORM = {"child_name": "Aruzhan", "child_birth_date": "2026-11-20", "relation": "
 
 
 @pytest.fixture
-def birth(mini_country: Country, settings: Any) -> Service:
-    """The mini pack's birth registration, whichever version is in force, with an e-form
-    of several kinds of field, an upload and a fee."""
-    settings.ONESTOP_COUNTRY = "zz"
-    service = Service.objects.get(country=mini_country, code=BIRTH)
-    service.versions.update(eform=EFORM, documents=DOCUMENTS, fee_amount=Decimal("1725"))
-    return service
+def birth(birth: Service) -> Service:
+    """The birth registration, whichever version is in force, with an e-form of several
+    kinds of field, an upload and a fee."""
+    birth.versions.update(eform=EFORM, documents=DOCUMENTS, fee_amount=Decimal("1725"))
+    return birth
 
 
 @pytest.fixture
-def citizen(make_user: Callable[..., User]) -> User:
-    user = make_user("citizen", national_id="900101300011")
-    user.first_name, user.last_name, user.email = "Aigerim", "Nurlanova", "aigerim@example.kz"
-    user.save()
-    return user
+def citizen(citizen: User) -> User:
+    """The citizen, with a name and an email address."""
+    citizen.first_name, citizen.last_name, citizen.email = (
+        "Aigerim", "Nurlanova", "aigerim@example.kz")
+    citizen.save()
+    return citizen
 
 
 @pytest.fixture
-def me(client: Client, citizen: User) -> Client:
-    client.force_login(citizen)
-    return client
-
-
-@pytest.fixture
-def officer(make_user: Callable[..., User]) -> User:
-    return make_user("officer", agency_code="MJ-ZAGS", country_code="zz")
+def me(citizen: User) -> Client:
+    return signed_in(citizen)
 
 
 def token(page: str) -> str:
@@ -87,7 +77,7 @@ def application_form(client: Client, **extra: Any) -> dict[str, Any]:
     page = client.get(f"/apply/{BIRTH}/").content.decode()
     return {"token": token(page), "intent": "submit",
             **{f"eform-{name}": value for name, value in FORM.items()},
-            "eform-document-id_card": SimpleUploadedFile("id.pdf", PDF, "application/pdf"),
+            "eform-document-id_card": pdf("id.pdf"),
             **extra}
 
 
@@ -254,8 +244,7 @@ def test_a_draft_is_its_owners_only(
     birth: Service, me: Client, citizen: User, make_user: Callable[..., User]
 ) -> None:
     draft = Draft.objects.create(owner=citizen, service=birth, form_data={"child_name": "A"})
-    other = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
-    other.force_login(make_user("citizen", national_id="900101300022"))
+    other = signed_in(make_user("citizen", national_id="900101300022"))
     assert other.get(f"/apply/{BIRTH}/?draft={draft.pk}").status_code == 404
     assert other.post(f"/drafts/{draft.pk}/delete/").status_code == 404
     assert other.post(f"/apply/{BIRTH}/", {"draft": draft.pk, "intent": "save"}).status_code == 404
@@ -361,8 +350,7 @@ def test_providing_documents_runs_the_clock_again(
 
     response = me.post(f"/cabinet/{application.number}/", {
         "action": "provide_documents",
-        "provide_documents-document-medical_birth": SimpleUploadedFile(
-            "record.pdf", PDF, "application/pdf"),
+        "provide_documents-document-medical_birth": pdf("record.pdf"),
         "provide_documents-comment": "Here it is",
     }, follow=True)
     assert "Done: Provide the documents." in response.content.decode()

@@ -2,6 +2,7 @@
 
 from django.urls import path, re_path
 
+from onestop.applications import views_counter as counter
 from onestop.applications import views_office as views
 
 app_name = "office"
@@ -12,15 +13,15 @@ urlpatterns = [
     path("office/<str:number>/act/", views.act, name="act"),
     path("office/<str:number>/assign/", views.assign, name="assign"),
     path("office/<str:number>/documents/<int:document_id>/", views.document, name="document"),
-    path("counter/", views.counter, name="counter"),
-    path("counter/find/", views.counter_find, name="counter_find"),
-    path("counter/submitted/<str:number>/", views.counter_submitted,
+    path("counter/", counter.counter, name="counter"),
+    path("counter/find/", counter.counter_find, name="counter_find"),
+    path("counter/submitted/<str:number>/", counter.counter_submitted,
          name="counter_submitted"),
-    path("counter/receipt/<str:number>.pdf", views.counter_receipt, name="counter_receipt"),
-    path("counter/applications/<str:number>/", views.counter_application,
+    path("counter/receipt/<str:number>.pdf", counter.counter_receipt, name="counter_receipt"),
+    path("counter/applications/<str:number>/", counter.counter_application,
          name="counter_application"),
-    path("counter/applications/<str:number>/act/", views.counter_act, name="counter_act"),
+    path("counter/applications/<str:number>/act/", counter.counter_act, name="counter_act"),
     path("counter/applications/<str:number>/documents/<int:document_id>/",
-         views.counter_document, name="counter_document"),
-    re_path(r"^counter/(?P<code>[0-9]{8})/$", views.counter_service, name="counter_service"),
+         counter.counter_document, name="counter_document"),
+    re_path(r"^counter/(?P<code>[0-9]{8})/$", counter.counter_service, name="counter_service"),
 ]

@@ -8,12 +8,11 @@ applications (another's number is a 404, as if it did not exist).
 
 from __future__ import annotations
 
-import datetime as dt
 import mimetypes
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import suppress
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -27,13 +26,14 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
-from onestop.applications import receipts, selectors, services
+from onestop.applications import drafts as draft_services
+from onestop.applications import receipts, selectors, services, timeleft
 from onestop.applications.errors import Conflict, Forbidden, NotFound, SubmissionInvalid
 from onestop.applications.forms import ActionForm, ApplicationForm, document_label
 from onestop.applications.models import Application, ApplicationEvent, Draft
@@ -81,52 +81,6 @@ def _language(country: Country) -> str:
 
 
 # --- how an application reads to its applicant -----------------------------------------
-
-
-@dataclass(frozen=True)
-class TimeLeft:
-    state: str  # running | overdue | stopped | on_time | late | closed
-    text: str
-
-
-def _duration(seconds: int, day_seconds: int, working: bool) -> str:
-    days, rest = divmod(abs(seconds), day_seconds)
-    hours, rest = divmod(rest, 3600)
-    parts = []
-    if days:
-        parts.append(
-            ngettext("%(n)d working day", "%(n)d working days", days) % {"n": days}
-            if working else ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
-        )
-    if hours:
-        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
-    if not parts:
-        minutes = rest // 60
-        parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
-    return " ".join(parts)
-
-
-def time_left(application: Application, now: dt.datetime) -> TimeLeft:
-    """Time left before the deadline, on the clock's axis: working days of the country's
-    working hours (or whole days for a deadline counted around the clock) and hours."""
-    if application.outcome == Outcome.WITHDRAWN:
-        return TimeLeft("closed", _("No deadline: the application is withdrawn"))
-    if not application.is_open:
-        if (application.completed_at or now) <= application.deadline_at:
-            return TimeLeft("on_time", _("Completed on time"))
-        return TimeLeft("late", _("Completed after the deadline"))
-    clock = services.clock_of(application)
-    start, end = clock.calendar.rules.working_hours
-    day = (dt.datetime.combine(dt.date.min, end) - dt.datetime.combine(dt.date.min, start)
-           if clock.counts_working_time else dt.timedelta(days=1))
-    remaining = int(clock.remaining(now).total_seconds())
-    duration = _duration(remaining, int(day.total_seconds()), clock.counts_working_time)
-    if application.clock_stopped_at is not None:
-        return TimeLeft("stopped", _("Clock stopped: waiting for you (%(duration)s left "
-                                     "when it runs again)") % {"duration": duration})
-    if remaining < 0 or clock.is_overdue(now):
-        return TimeLeft("overdue", _("Overdue by %(duration)s") % {"duration": duration})
-    return TimeLeft("running", _("%(duration)s left") % {"duration": duration})
 
 
 def _state_name(workflow: Workflow, code: str, language: str, fallbacks: list[str]) -> str:
@@ -181,9 +135,9 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     draft: Draft | None = None
     draft_id = request.POST.get("draft") or request.GET.get("draft") or ""
     if draft_id:
-        draft = Draft.objects.filter(pk=int(draft_id) if draft_id.isdigit() else 0,
-                                     owner=user, service=service).first()
-        if draft is None:
+        try:
+            draft = draft_services.resume(owner=user, service=service, draft_id=draft_id)
+        except NotFound:
             return _not_found(request)
     online = bool(services.CHANNEL_OFFERED_AS["portal"] & set(standard.channels))
     options: dict[str, Any] = {"standard": standard, "language": _language(country),
@@ -192,7 +146,11 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST" and online:
         form = ApplicationForm(request.POST, request.FILES, **options)
         if request.POST.get("intent") == "save":
-            draft = _save_draft(user, service, draft, form.draft_data())
+            try:
+                draft = draft_services.save(owner=user, service=service,
+                                            form_data=form.draft_data(), draft=draft)
+            except NotFound:  # deleted in another tab meanwhile
+                return _not_found(request)
             messages.success(request, _("Your draft is saved. Uploaded files are not kept in "
                                         "a draft: attach them again before you submit."))
             return redirect(f"{reverse('portal:apply', args=[code])}?draft={draft.pk}")
@@ -212,16 +170,6 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         # a new token for each form shown: one form sent twice makes one application
         "token": secrets.token_urlsafe(24),
     }, status=status)
-
-
-def _save_draft(user: User, service: Service, draft: Draft | None,
-                form_data: dict[str, Any]) -> Draft:
-    if draft is None:
-        return Draft.objects.create(owner=user, service=service, form_data=form_data)
-    draft.form_data = form_data
-    draft.updated_at = timezone.now()
-    draft.save(update_fields=["form_data", "updated_at"])
-    return draft
 
 
 def _submit(request: HttpRequest, form: ApplicationForm, service: Service, user: User,
@@ -256,7 +204,8 @@ def _submit(request: HttpRequest, form: ApplicationForm, service: Service, user:
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     if draft is not None:
-        draft.delete()
+        with suppress(NotFound):  # already deleted, in another tab
+            draft_services.delete(owner=user, draft_id=draft.pk)
     number = result.application.number
     messages.success(request, _(
         "Your application %(number)s is submitted. Your access code for checking its status "
@@ -285,8 +234,9 @@ def drafts(request: HttpRequest) -> HttpResponse:
 @citizen_required
 @require_POST
 def delete_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
-    deleted, _kinds = Draft.objects.filter(pk=draft_id, owner=_user(request)).delete()
-    if not deleted:
+    try:
+        draft_services.delete(owner=_user(request), draft_id=draft_id)
+    except NotFound:
         return _not_found(request)
     messages.success(request, _("The draft is deleted."))
     return redirect("portal:drafts")
@@ -314,7 +264,7 @@ def cabinet(request: HttpRequest) -> HttpResponse:
             "service_name": localize(application.standard.name, language, languages),
             "state_name": _state_name(workflows.of(application), application.state, language,
                                       languages),
-            "left": time_left(application, now),
+            "left": timeleft.for_citizen(application, now),
         })
     return render(request, "applications/portal/cabinet.html", {"rows": rows, "page": page})
 
@@ -427,7 +377,7 @@ def _application_page(request: HttpRequest, application: Application, workflow: 
         "service_name": localize(application.standard.name, language, languages),
         "agency_name": localize(application.agency.name, language, languages),
         "state_name": _state_name(workflow, application.state, language, languages),
-        "left": time_left(application, timezone.now()),
+        "left": timeleft.for_citizen(application, timezone.now()),
         "request_event": stop,
         "asked": [document_label(application.standard, c, language, languages) for c in asked],
         "action_forms": action_forms,
@@ -463,14 +413,20 @@ def status_url(request: HttpRequest, application: Application, code: str) -> str
 @require_GET
 def receipt(request: HttpRequest, number: str) -> HttpResponse:
     """The application's receipt as a PDF, with a QR code of its status page."""
-    application = _own(request, number)
+    return receipt_response(request, _own(request, number), "attachment")
+
+
+def receipt_response(request: HttpRequest, application: Application,
+                     disposition: str) -> HttpResponse:
+    """The receipt PDF of `application` (shown `inline` or as an `attachment`)."""
     code = services.access_code(application)
     content = receipts.render(receipts.receipt_for(
         application, access_code=code, status_url=status_url(request, application, code),
         language=get_language() or application.country.languages[0],
     ))
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{application.number}.pdf"'
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="receipt-{application.number}.pdf"')
     return response
 
 
