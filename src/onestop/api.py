@@ -11,6 +11,7 @@ from onestop.accounts.api import router as auth_router
 from onestop.applications.api import router as applications_router
 from onestop.catalogue.api import router as catalogue_router
 from onestop.centres.api import router as centres_router
+from onestop.control.api import router as control_router
 from onestop.feedback.api import router as feedback_router
 from onestop.quality.api import router as quality_router
 
@@ -55,4 +56,5 @@ api.add_router("/", catalogue_router)
 api.add_router("/", applications_router)
 api.add_router("/", centres_router)
 api.add_router("/", feedback_router)
+api.add_router("/", control_router)
 api.add_router("/", quality_router)

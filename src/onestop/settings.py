@@ -209,6 +209,16 @@ LOGGING = {
 # Uploaded documents: the largest file accepted, in bytes.
 ONESTOP_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_BYTES", str(10 * 1_000_000)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ONESTOP_MAX_UPLOAD_BYTES * 2
+# Control of violations: an open application that has used this share of its time
+# raises a "deadline near" alert (docs/control.md).
+try:
+    ONESTOP_DEADLINE_ALERT_SHARE = float(env("DEADLINE_ALERT_SHARE", "0.8"))
+except ValueError:
+    ONESTOP_DEADLINE_ALERT_SHARE = -1.0
+if not 0 < ONESTOP_DEADLINE_ALERT_SHARE < 1:
+    raise ImproperlyConfigured(
+        "ONESTOP_DEADLINE_ALERT_SHARE must be a number between 0 and 1 (e.g. 0.8)"
+    )
 # Where fees are charged: a dotted path to a class with charge() and refund().
 ONESTOP_PAYMENT_PROVIDER = env(
     "PAYMENT_PROVIDER", "onestop.applications.payments.SimulatedProvider"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("onestop.accounts.urls")),
     path("", include("onestop.feedback.urls")),
+    path("", include("onestop.control.urls")),
     path("", include("onestop.applications.urls_portal")),
     path("", include("onestop.applications.urls_office")),
     path("", include("onestop.centres.urls")),
