@@ -5,11 +5,22 @@ or 127.0.0.1:5432), the Kazakhstan pack, and 300 centres with 20 open counters e
 every counter with its own operator, and a queue of waiting tickets at every centre
 (four groups, some with priority, some due appointments), all with bulk inserts. Then
 worker processes, each with its own connection, drive the 6,000 operators round-robin:
-call the next ticket (timed), start serving and finish it (not timed), next operator.
-The limit, measured in the same run over the same queues (reset), runs the candidate
-query (`SELECT ... ORDER BY ... LIMIT 1 FOR UPDATE SKIP LOCKED`) and the same writes
-(close the slice, open the CALLED slice, update the ticket) bare through psycopg, one
-transaction per call. Nothing is asserted; the figures go to docs/performance.md.
+call the next ticket (timed), finish it with two plain statements (not timed, the same
+in every phase), next operator.
+
+Three phases over the same queues (reset between them), each timed per call in wall
+time and in the worker's own CPU time (`time.process_time`, which the machine's load
+hardly changes; the database server's CPU is not in it):
+
+- `call_next (services)`: the service as the desk and the API call it; on PostgreSQL its
+  two statements (`services.CallNextSQL`) sent in one round trip with BEGIN and COMMIT.
+- `call_next (ORM path)`: the same use case through the ORM (`services._call_next_orm`,
+  eight statements, what PostgreSQL ran before), for comparison; `--no-orm` skips it.
+- `limit (same SQL via psycopg)`: the very statements of `CallNextSQL`, text taken from
+  the service, sent the same way (one pipeline with BEGIN and COMMIT) through psycopg,
+  no Django: the floor for the service on this machine.
+
+Nothing is asserted; the figures go to docs/performance.md ("Calling the next ticket").
 
     .venv/bin/python benchmarks/queue.py [--workers 8] [--seconds 20] [--centres 300]
 """
@@ -38,18 +49,6 @@ import psycopg  # noqa: E402
 
 ROOT = _HERE.parent
 DATABASE = "queue_bench"
-
-CANDIDATE_SQL = """
-SELECT t.id FROM centres_ticket t
- WHERE (t.target_counter_id IS NULL OR t.target_counter_id = %(counter)s)
-   AND t.centre_id = %(centre)s AND t.state = 'waiting'
-   AND t.group_id IN (SELECT servicegroup_id FROM centres_counter_groups
-                       WHERE counter_id = %(counter)s)
- ORDER BY CASE WHEN t.due_at <= %(now)s THEN t.due_at END ASC NULLS LAST,
-          t.priority_rank DESC, t.place_at ASC, t.id ASC
- LIMIT 1
- FOR UPDATE OF t SKIP LOCKED
-"""
 
 
 def server_url() -> str:
@@ -189,94 +188,116 @@ def started_together(seconds: float) -> float:
     return time.perf_counter() + seconds
 
 
-def django_worker(args: tuple[str, list[int], float]) -> tuple[list[float], int]:
-    """Drive these operators round-robin through the services until `until`."""
-    url, operator_ids, seconds = args
+Result = tuple[list[float], list[float], int]  # wall seconds, CPU seconds, empty calls
+
+# Every phase finishes the called ticket with these two statements (not timed), so the
+# phases differ only in the call they time.
+FINISH_SQL = (
+    "UPDATE centres_ticketslice SET ended_at = now() WHERE ticket_id = %s AND ended_at IS NULL",
+    "UPDATE centres_ticket SET state = 'served', finished_at = now() WHERE id = %s",
+)
+
+
+def django_worker(args: tuple[str, list[int], float, bool]) -> Result:
+    """Drive these operators round-robin through the services until the time is up."""
+    url, operator_ids, seconds, orm = args
     django_setup(url)
+    from django.db import connection, transaction
+    from django.utils import timezone
+
     from onestop.accounts.models import User
     from onestop.centres import services
+
+    def call(operator: User) -> Any:
+        if orm:
+            return services._call_next_orm(operator, timezone.now())
+        return services.call_next(operator=operator)
 
     operators = list(User.objects.filter(pk__in=operator_ids))
     until = started_together(seconds)
     latencies: list[float] = []
+    cpu: list[float] = []
     empty = 0
     while time.perf_counter() < until:
         for operator in operators:
-            started = time.perf_counter()
-            ticket = services.call_next(operator=operator)
+            started, started_cpu = time.perf_counter(), time.process_time()
+            ticket = call(operator)
             latencies.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
             if ticket is None:
                 empty += 1
                 continue
-            services.start_serving(operator=operator)
-            services.finish(operator=operator)
+            with transaction.atomic(), connection.cursor() as cursor:
+                for statement in FINISH_SQL:
+                    cursor.execute(statement, [ticket.pk])
             if time.perf_counter() >= until:
                 break
-    return latencies, empty
+    return latencies, cpu, empty
 
 
 def bare_worker(
-    args: tuple[str, list[tuple[int, int, int]], float],
-) -> tuple[list[float], int]:
-    """The limit: the candidate query and the call's writes through psycopg; the ticket
-    is then finished with two bare statements (not timed)."""
-    url, desks, seconds = args
+    args: tuple[str, list[tuple[int, int, int]], float, dict[str, Any]],
+) -> Result:
+    """The limit: `call_next`'s two statements through psycopg as the service sends them
+    (one pipeline: BEGIN, the statements, COMMIT; client-side binding as Django's)."""
+    url, desks, seconds, sql = args
     latencies: list[float] = []
+    cpu: list[float] = []
     empty = 0
-    with psycopg.connect(url) as conn:
+    parameters = sql["parameters"]  # the constant ones of `CallNextSQL.parameters`
+    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
         until = started_together(seconds)
         while time.perf_counter() < until:
-            for operator, counter, centre in desks:
-                started = time.perf_counter()
-                with conn.transaction():
-                    now = dt.datetime.now(dt.UTC)
-                    row = conn.execute(CANDIDATE_SQL, {"counter": counter, "centre": centre,
-                                                       "now": now}).fetchone()
-                    if row is not None:
-                        ticket = row[0]
-                        conn.execute("UPDATE centres_ticketslice SET ended_at = %s"
-                                     " WHERE ticket_id = %s AND ended_at IS NULL", [now, ticket])
-                        conn.execute(
-                            "INSERT INTO centres_ticketslice (ticket_id, kind, started_at,"
-                            " counter_id, operator_id, note, reason, out_of_order)"
-                            " VALUES (%s, 'called', %s, %s, %s, '', '', false)",
-                            [ticket, now, counter, operator])
-                        conn.execute(
-                            "UPDATE centres_ticket SET state = 'called', counter_id = %s,"
-                            " operator_id = %s, called_at = %s WHERE id = %s",
-                            [counter, operator, now, ticket])
+            for operator, _counter, centre in desks:
+                started, started_cpu = time.perf_counter(), time.process_time()
+                values = {**parameters, "operator": operator, "centre": centre,
+                          "now": dt.datetime.now(dt.UTC)}
+                with conn.pipeline():
+                    conn.cursor().execute("BEGIN")
+                    session, call = conn.cursor(), conn.cursor()
+                    session.execute(sql["session"], values)
+                    call.execute(sql["call"], values)
+                    conn.cursor().execute("COMMIT")
+                found, row = session.fetchone(), call.fetchone()
                 latencies.append(time.perf_counter() - started)
-                if row is None:
+                cpu.append(time.process_time() - started_cpu)
+                if found is None:
+                    raise RuntimeError(f"operator {operator} has no open counter")
+                assert row is not None
+                if row[0] is not None:
+                    raise RuntimeError(f"ticket {row[0]} is still at counter of {operator}")
+                ticket = row[1]
+                if ticket is None:
                     empty += 1
                     continue
                 with conn.transaction():
-                    conn.execute("UPDATE centres_ticketslice SET ended_at = now()"
-                                 " WHERE ticket_id = %s AND ended_at IS NULL", [row[0]])
-                    conn.execute("UPDATE centres_ticket SET state = 'served', finished_at = now()"
-                                 " WHERE id = %s", [row[0]])
+                    for statement in FINISH_SQL:
+                        conn.execute(statement, [ticket])
                 if time.perf_counter() >= until:
                     break
-    return latencies, empty
+    return latencies, cpu, empty
 
 
 # --- running -------------------------------------------------------------------------
 
 
-def report(name: str, results: list[tuple[list[float], int]], seconds: float) -> float:
-    latencies = sorted(x for r, _ in results for x in r)
-    empty = sum(e for _, e in results)
+def report(name: str, results: list[Result], seconds: float) -> float:
+    latencies = sorted(x for r, _, _ in results for x in r)
+    cpu = [x for _, c, _ in results for x in c]
+    empty = sum(e for _, _, e in results)
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
-    print(f"{name:<36} {len(latencies) / seconds:8.1f} calls/s   p50 {p50:6.2f} ms   "
-          f"p99 {p99:6.2f} ms   n={len(latencies)} (found the queue empty: {empty})")
+    print(f"{name:<32} {len(latencies) / seconds:7.1f} calls/s  p50 {p50:6.2f} ms  "
+          f"p99 {p99:6.2f} ms  CPU/call {statistics.fmean(cpu) * 1000:5.2f} ms  "
+          f"n={len(latencies)} (queue empty: {empty})")
     return p99
 
 
-def drive(worker: object, jobs: list[object], processes: int) -> list[object]:
+def drive(worker: Any, jobs: list[Any], processes: int) -> list[Result]:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
     with context.Pool(processes, initializer=_init, initargs=(barrier,)) as pool:
-        return pool.map(worker, jobs, chunksize=1)  # type: ignore[arg-type]
+        return pool.map(worker, jobs, chunksize=1)
 
 
 def main() -> None:
@@ -287,6 +308,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="processes, one connection each")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--skip-setup", action="store_true", help="reuse queue_bench")
+    parser.add_argument("--no-orm", dest="orm", action="store_false",
+                        help="skip the ORM path phase")
     options = parser.parse_args()
 
     server = server_url()
@@ -305,19 +328,39 @@ def main() -> None:
         ).fetchall()
     shares = [desks[i::options.workers] for i in range(options.workers)]
 
-    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} before the run; "
+    if options.skip_setup:
+        django_setup(url)
+    from onestop.centres.services import call_next_sql
+
+    statements = call_next_sql()
+    constant = statements.parameters(0, 0, dt.datetime.now(dt.UTC))
+    for name in ("operator", "centre", "now"):
+        del constant[name]
+    sql = {"session": statements.session, "call": statements.call, "parameters": constant}
+
+    print(f"machine: {os.cpu_count()} cores, load {load()} before the run; "
           f"{len(desks)} operators driven by {options.workers} processes, "
           f"{options.seconds:.0f} s per phase, PostgreSQL on the same machine")
-    results = drive(django_worker, [(url, [d[0] for d in share], options.seconds)
-                                    for share in shares], options.workers)
-    service_p99 = report("call_next (services)", results, options.seconds)  # type: ignore[arg-type]
+    service_p99 = report("call_next (services)", drive(
+        django_worker, [(url, [d[0] for d in share], options.seconds, False)
+                        for share in shares], options.workers), options.seconds)
+    if options.orm:
+        reset(url)
+        print(f"  load {load()}")
+        report("call_next (ORM path)", drive(
+            django_worker, [(url, [d[0] for d in share], options.seconds, True)
+                            for share in shares], options.workers), options.seconds)
     reset(url)
-    results = drive(bare_worker, [(url, share, options.seconds) for share in shares],
-                    options.workers)
-    bare_p99 = report("limit (same query via psycopg)", results,  # type: ignore[arg-type]
-                      options.seconds)
-    print(f"load after the run {os.getloadavg()[0]:.2f}; ratio p99 services / limit: "
+    print(f"  load {load()}")
+    bare_p99 = report("limit (same SQL via psycopg)", drive(
+        bare_worker, [(url, share, options.seconds, sql) for share in shares],
+        options.workers), options.seconds)
+    print(f"load after the run {load()}; ratio p99 services / limit: "
           f"{service_p99 / bare_p99:.2f}; target p99 < 20 ms")
+
+
+def load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -221,6 +221,46 @@ def test_call_next_refuses_without_a_counter_or_with_a_ticket_at_it(
         services.call_next(operator=operator, now=at(9, 3))
 
 
+
+def test_calling_records_the_call_on_the_ticket_and_its_slices(
+    operator_at: Callable[..., User], issue: Issue, at: At, centre: Centre
+) -> None:
+    issued = issue("A", now=at(9, 0))
+    issue("A", now=at(9, 1))
+    operator = operator_at(4)
+    ticket = services.call_next(operator=operator, now=at(9, 2))
+    assert ticket is not None
+    assert ticket.pk == issued.pk
+    counter = Counter.objects.get(centre=centre, number=4)
+    # what is returned is what is stored, down to every field
+    stored = Ticket.objects.get(pk=issued.pk)
+    assert [getattr(ticket, f.attname) for f in Ticket._meta.concrete_fields] == [
+        getattr(stored, f.attname) for f in Ticket._meta.concrete_fields
+    ]
+    assert (stored.state, stored.counter, stored.operator, stored.called_at) == (
+        TicketState.CALLED, counter, operator, at(9, 2)
+    )
+    assert ticket.counter == counter
+    assert ticket.operator == operator
+    assert ticket.number == "A-001"
+    assert ticket.group.code == "A"
+    assert slices(stored) == [
+        (SliceKind.WAITING, at(9, 0), at(9, 2)), (SliceKind.CALLED, at(9, 2), None),
+    ]
+    called = stored.slices.get(kind=SliceKind.CALLED)
+    assert (called.counter, called.operator, called.note, called.reason,
+            called.out_of_order) == (counter, operator, "", "", False)
+    # the other ticket is untouched
+    other = Ticket.objects.exclude(pk=issued.pk).get()
+    assert other.state == TicketState.WAITING
+    assert other.operator is None
+    assert slices(other) == [(SliceKind.WAITING, at(9, 1), None)]
+    # a refused call changes nothing
+    with pytest.raises(Conflict):
+        services.call_next(operator=operator, now=at(9, 3))
+    assert Ticket.objects.get(pk=other.pk).state == TicketState.WAITING
+    assert stored.slices.count() == 2
+
 # --- calling by number ---------------------------------------------------------------
 
 

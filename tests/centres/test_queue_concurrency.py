@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -118,6 +119,42 @@ def test_a_ticket_being_taken_is_skipped_not_waited_on(
 
     assert run_threads([slow, fast]) == []
     assert called == {"slow": first.pk, "fast": second.pk}
+
+
+def test_one_operator_calling_twice_at_once_gets_one_ticket(
+    operator_at: Callable[..., User], issue: Callable[..., Ticket],
+    at: Callable[..., dt.datetime],
+) -> None:
+    """A double click: the second call waits for the first on the operator's session and
+    then sees the ticket the first one called, so it is refused rather than calling a
+    second ticket to the same counter."""
+    first = issue("A", now=at(9, 0))
+    issue("A", now=at(9, 1))
+    operator = operator_at(4)
+    holding = threading.Barrier(2, timeout=10)
+    outcome: dict[str, object] = {}
+
+    def slow() -> None:
+        with transaction.atomic():  # keeps the session locked a while after calling
+            ticket = services.call_next(operator=operator, now=at(9, 5))
+            outcome["slow"] = ticket.pk if ticket else None
+            holding.wait()
+            time.sleep(0.5)  # lets the other call reach the lock (not needed to pass)
+
+    def fast() -> None:
+        holding.wait()
+        try:
+            outcome["fast"] = services.call_next(operator=operator, now=at(9, 5))
+        except services.Conflict as exc:
+            outcome["fast"] = str(exc)
+
+    assert run_threads([slow, fast]) == []
+    assert outcome == {"slow": first.pk, "fast": "ticket A-001 is still at your counter: "
+                                                "finish it first"}
+    assert list(Ticket.objects.filter(operator=operator).values_list("pk", flat=True)) == [
+        first.pk
+    ]
+    assert Ticket.objects.filter(state=TicketState.WAITING).count() == 1
 
 
 def test_kiosks_issuing_at_once_get_consecutive_numbers(

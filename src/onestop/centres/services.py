@@ -20,13 +20,16 @@ chain's head.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Field, Model, Q, QuerySet
 from django.utils import timezone
+from psycopg import Pipeline
+from psycopg.pq import TransactionStatus
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
@@ -359,8 +362,19 @@ def _free_session(operator: User) -> CounterSession:
 
 def call_next(*, operator: User, now: dt.datetime | None = None) -> Ticket | None:
     """Call the first waiting ticket this counter may take (see `selectors.call_order`),
-    or None when there is none. Tickets being taken by other counters are skipped."""
+    or None when there is none. Tickets being taken by other counters are skipped.
+
+    On PostgreSQL this is two statements (`CallNextSQL`); elsewhere the ORM path
+    (`_call_next_orm`), which is the reference the SQL follows."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _call_next_postgresql(operator, now)
+    return _call_next_orm(operator, now)
+
+
+def _call_next_orm(operator: User, now: dt.datetime) -> Ticket | None:
+    """`call_next` through the ORM: eight statements (works on PostgreSQL too, where
+    `benchmarks/queue.py` measures it against the SQL path)."""
     with transaction.atomic():
         session = _free_session(operator)
         candidates = selectors.callable_by(session.counter).order_by(*selectors.call_order(now))
@@ -369,6 +383,181 @@ def call_next(*, operator: User, now: dt.datetime | None = None) -> Ticket | Non
             return None
         return _call(ticket, session, operator, now)
 
+
+# --- calling the next ticket on PostgreSQL -----------------------------------------------
+
+
+def _columns(model: type[Model]) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+def _attnames(model: type[Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+class CallNextSQL:
+    """`call_next` on PostgreSQL as two statements in one transaction, table and column
+    names taken from the models. Both take the parameters of `parameters`.
+
+    `session`: the operator's open session, locked (`FOR UPDATE`: one action of an
+    operator at a time), with its counter's columns (`counter_columns`); no row when the
+    operator has no open counter.
+
+    `call`: run after `session` got its lock, so that it reads the queue as it is then. In
+    one statement it checks that the operator has no ticket at the counter, picks the
+    first waiting ticket in the calling order that the counter may take (`FOR UPDATE SKIP
+    LOCKED`: a ticket another counter is taking is skipped, not waited on), calls it,
+    closes its open slice and opens the CALLED slice. It returns one row: the number of
+    the ticket already at the counter (or NULL), then the called ticket's columns
+    (`ticket_columns`; all NULL when nothing was called). The counter is found again from
+    the open session of the operator at their centre, so the statement calls nothing when
+    `session` found no counter or one of another centre."""
+
+    def __init__(self) -> None:
+        ticket, slice_, counter, session = (
+            Ticket._meta, TicketSlice._meta, Counter._meta, CounterSession._meta,
+        )
+        through = Counter.groups.through._meta
+        served_group = through.get_field("servicegroup").column
+        served_counter = through.get_field("counter").column
+
+        def column(model: type[Model], name: str) -> str:
+            field = model._meta.get_field(name)
+            assert isinstance(field, Field)
+            return connection.ops.quote_name(field.column)
+
+        def t(name: str) -> str:
+            return column(Ticket, name)
+
+        def sl(name: str) -> str:
+            return column(TicketSlice, name)
+
+        def c(name: str) -> str:
+            return column(Counter, name)
+
+        def s(name: str) -> str:
+            return column(CounterSession, name)
+
+        q = connection.ops.quote_name
+        self.counter_columns = _columns(Counter)
+        self.ticket_columns = _columns(Ticket)
+        self.counter_fields = _attnames(Counter)  # for `Model.from_db`, in the same order
+        self.ticket_fields = _attnames(Ticket)
+        # names are the models' own; every value is a parameter
+        self.session = (
+            f"SELECT {', '.join('c.' + q(col) for col in self.counter_columns)}"  # noqa: S608
+            f" FROM {q(session.db_table)} s JOIN {q(counter.db_table)} c"
+            f" ON c.{c('id')} = s.{s('counter')}"
+            f" WHERE s.{s('operator')} = %(operator)s AND s.{s('closed_at')} IS NULL"
+            f" ORDER BY s.{s('id')} LIMIT 1 FOR UPDATE OF s"
+        )
+        self.call = f"""
+WITH desk AS (
+  SELECT s.{s('counter')} AS counter_id
+    FROM {q(session.db_table)} s JOIN {q(counter.db_table)} c ON c.{c('id')} = s.{s('counter')}
+   WHERE s.{s('operator')} = %(operator)s AND s.{s('closed_at')} IS NULL
+     AND c.{c('centre')} = %(centre)s
+   ORDER BY s.{s('id')} LIMIT 1
+), busy AS (
+  SELECT {t('number')} AS number FROM {q(ticket.db_table)}
+   WHERE {t('operator')} = %(operator)s AND {t('state')} IN (%(called)s, %(serving)s)
+   ORDER BY {t('id')} LIMIT 1
+), pick AS (
+  SELECT t.{t('id')} AS id, desk.counter_id FROM {q(ticket.db_table)} t, desk
+   WHERE NOT EXISTS (SELECT 1 FROM busy)
+     AND t.{t('centre')} = %(centre)s AND t.{t('state')} = %(waiting)s
+     AND (t.{t('target_counter')} IS NULL OR t.{t('target_counter')} = desk.counter_id)
+     AND t.{t('group')} IN (SELECT g.{q(served_group)} FROM {q(through.db_table)} g
+                             WHERE g.{q(served_counter)} = desk.counter_id)
+   ORDER BY CASE WHEN t.{t('due_at')} <= %(now)s THEN t.{t('due_at')} END ASC NULLS LAST,
+            t.{t('priority_rank')} DESC, t.{t('place_at')} ASC, t.{t('id')} ASC
+   LIMIT 1
+   FOR UPDATE OF t SKIP LOCKED
+), called AS (
+  UPDATE {q(ticket.db_table)} t
+     SET {t('state')} = %(called)s, {t('counter')} = pick.counter_id,
+         {t('operator')} = %(operator)s, {t('called_at')} = %(now)s
+    FROM pick WHERE t.{t('id')} = pick.id
+  RETURNING {', '.join('t.' + q(col) for col in self.ticket_columns)}
+), closed AS (
+  UPDATE {q(slice_.db_table)} sl SET {sl('ended_at')} = %(now)s
+    FROM pick WHERE sl.{sl('ticket')} = pick.id AND sl.{sl('ended_at')} IS NULL
+), opened AS (
+  INSERT INTO {q(slice_.db_table)} ({sl('ticket')}, {sl('kind')}, {sl('started_at')},
+      {sl('ended_at')}, {sl('counter')}, {sl('operator')}, {sl('note')}, {sl('reason')},
+      {sl('out_of_order')})
+  SELECT pick.id, %(slice_called)s, %(now)s, NULL, pick.counter_id, %(operator)s, '', '',
+         false
+    FROM pick
+)
+SELECT (SELECT number FROM busy), called.* FROM (SELECT 1) AS one LEFT JOIN called ON true
+"""  # noqa: S608 (names are the models' own; every value is a parameter)
+
+    @staticmethod
+    def parameters(operator_id: int, centre_id: int, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "operator": operator_id, "centre": centre_id, "now": now,
+            "waiting": TicketState.WAITING.value, "called": TicketState.CALLED.value,
+            "serving": TicketState.SERVING.value, "slice_called": SliceKind.CALLED.value,
+        }
+
+
+_call_next_sql: CallNextSQL | None = None
+
+
+def call_next_sql() -> CallNextSQL:
+    """The statements of `call_next` on PostgreSQL (built once)."""
+    global _call_next_sql
+    if _call_next_sql is None:
+        _call_next_sql = CallNextSQL()
+    return _call_next_sql
+
+
+def _call_next_postgresql(operator: User, now: dt.datetime) -> Ticket | None:
+    """The two statements of `CallNextSQL` sent at once (psycopg's pipeline mode): one
+    round trip to the server instead of one per statement. The server still runs them
+    one after the other, so `call` reads the queue after `session` got its lock. On its
+    own this is a transaction of its own (BEGIN and COMMIT go in the same round trip);
+    inside a caller's transaction it is part of it. When the checks refuse the call,
+    `call` has changed nothing, so the transaction may commit before raising."""
+    _check_operator(operator)
+    sql = call_next_sql()
+    parameters = sql.parameters(operator.pk, operator.centre_id, now)  # type: ignore[arg-type]
+    own = connection.get_autocommit()  # else part of the caller's transaction
+    if not own:
+        connection.validate_no_broken_transaction()
+    raw = connection.connection
+    with connection.wrap_database_errors:
+        try:
+            # one round trip; without pipeline support in libpq (< 14) the same
+            # statements go one by one
+            with raw.pipeline() if Pipeline.is_supported() else contextlib.nullcontext():
+                if own:
+                    raw.cursor().execute("BEGIN")
+                session, call = raw.cursor(), raw.cursor()
+                session.execute(sql.session, parameters)
+                call.execute(sql.call, parameters)
+                if own:
+                    raw.cursor().execute("COMMIT")
+        except Exception:
+            if own and raw.info.transaction_status != TransactionStatus.IDLE:
+                raw.execute("ROLLBACK")
+            raise
+        row, result = session.fetchone(), call.fetchone()
+    if row is None:
+        raise Conflict("open a counter first")
+    counter = Counter.from_db(connection.alias, sql.counter_fields, row)
+    if counter.centre_id != operator.centre_id:
+        raise NotAllowed("this counter is not at your centre")
+    busy, *values = result
+    if busy is not None:
+        raise Conflict(f"ticket {busy} is still at your counter: finish it first")
+    if values[0] is None:
+        return None
+    ticket = Ticket.from_db(connection.alias, sql.ticket_fields, values)
+    ticket.counter = counter
+    ticket.operator = operator
+    return ticket
 
 def call_by_number(
     *, operator: User, number: str, reason: str = "", now: dt.datetime | None = None
