@@ -13,6 +13,10 @@ from onestop.catalogue.api import router as catalogue_router
 from onestop.centres.api import router as centres_router
 from onestop.control.api import router as control_router
 from onestop.feedback.api import router as feedback_router
+from onestop.integrity.api import router as integrity_router
+from onestop.interop.api import router as interop_router
+from onestop.opendata.api import router as opendata_router
+from onestop.public.api import router as public_router
 from onestop.quality.api import router as quality_router
 
 api = NinjaAPI(
@@ -58,3 +62,7 @@ api.add_router("/", centres_router)
 api.add_router("/", feedback_router)
 api.add_router("/", control_router)
 api.add_router("/", quality_router)
+api.add_router("/", integrity_router)
+api.add_router("/", public_router)
+api.add_router("/", opendata_router)
+api.add_router("/", interop_router)

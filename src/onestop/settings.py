@@ -80,6 +80,12 @@ INSTALLED_APPS = [
     "onestop.feedback",
     "onestop.control",
     "onestop.quality",
+    "onestop.integrity",
+    "onestop.public",
+    "onestop.opendata",
+    "onestop.open311",
+    "onestop.govstack",
+    "onestop.interop",
     "onestop.demo",
 ]
 

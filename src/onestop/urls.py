@@ -19,5 +19,10 @@ urlpatterns = [
     path("", include("onestop.applications.urls_office")),
     path("", include("onestop.centres.urls")),
     path("", include("onestop.quality.urls")),
+    path("", include("onestop.integrity.urls")),
+    path("", include("onestop.public.urls")),
+    path("", include("onestop.opendata.urls")),
+    path("open311/v2/", include("onestop.open311.urls")),
+    path("", include("onestop.interop.urls")),
     path("", include("onestop.catalogue.urls")),
 ]

@@ -1,0 +1,7 @@
+"""API of integrity and optimisation."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["integrity"])

@@ -1,0 +1,7 @@
+"""API of interchange formats."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["interop"])

@@ -1,0 +1,1 @@
+"""Models of Open311 GeoReport v2."""

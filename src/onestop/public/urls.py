@@ -1,0 +1,7 @@
+"""Pages of public monitoring."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "public"
+
+urlpatterns: list[URLPattern | URLResolver] = []
