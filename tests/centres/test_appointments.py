@@ -25,6 +25,7 @@ from onestop.accounts.models import User
 from onestop.catalogue.models import Country
 from onestop.catalogue.selectors import calendar_for
 from onestop.centres import appointments as appt
+from onestop.centres import hours
 from onestop.centres.models import (
     Appointment,
     AppointmentState,
@@ -70,13 +71,13 @@ def staff(make_user: Callable[..., User], role: str, centre: Centre) -> User:
 
 
 def test_opening_hours_less_breaks_are_cut_into_whole_slots() -> None:
-    spans = appt.open_spans(["09:00-18:00"], ["13:00-14:00"])
+    spans = hours.open_spans(["09:00-18:00"], ["13:00-14:00"])
     assert spans == [(540, 780), (840, 1080)]
-    slots = appt.slot_spans(spans, 25)
+    slots = hours.slot_spans(spans, 25)
     assert slots[0] == (540, 565)
     assert all(end <= 780 or start >= 840 for start, end in slots)
     assert (765, 790) not in slots  # would run into the break
-    assert appt.open_spans(["bad", "18:00-09:00"], []) == []
+    assert hours.open_spans(["bad", "18:00-09:00"], []) == []
 
 
 def test_free_places_keep_shared_counters_from_being_promised_twice() -> None:
@@ -101,12 +102,12 @@ def test_codes_are_short_unambiguous_and_read_as_typed() -> None:
 
 def test_holidays_close_centres_weekend_ones_too(mini_country: Country) -> None:
     calendar = calendar_for(mini_country)
-    assert appt.is_holiday(calendar, HOLIDAY)
-    assert appt.is_holiday(calendar, dt.date(2026, 3, 8))  # a Sunday holiday
-    assert not appt.is_holiday(calendar, SATURDAY)
-    assert appt.hours_key(calendar, DAY) == "monday"
-    assert appt.hours_key(calendar, SATURDAY) == "saturday"
-    assert appt.hours_key(calendar, HOLIDAY) is None
+    assert hours.is_holiday(calendar, HOLIDAY)
+    assert hours.is_holiday(calendar, dt.date(2026, 3, 8))  # a Sunday holiday
+    assert not hours.is_holiday(calendar, SATURDAY)
+    assert hours.hours_key(calendar, DAY) == "monday"
+    assert hours.hours_key(calendar, SATURDAY) == "saturday"
+    assert hours.hours_key(calendar, HOLIDAY) is None
 
 
 # --- slots and booking -------------------------------------------------------------------

@@ -38,13 +38,11 @@ import datetime as dt
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from itertools import combinations
 from typing import Any
 
-import holidays
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -53,6 +51,7 @@ from onestop.accounts.models import User
 from onestop.accounts.roles import Role
 from onestop.catalogue.models import Country, Region
 from onestop.catalogue.selectors import calendar_for, local_today
+from onestop.centres.hours import hours_key, open_spans, slot_spans
 from onestop.centres.models import (
     Appointment,
     AppointmentState,
@@ -64,7 +63,7 @@ from onestop.centres.models import (
     TicketSource,
 )
 from onestop.centres.services import Conflict, NotAllowed, NotFound, QueueError, take_ticket
-from onestop.core.calendar import WEEKDAYS, WorkingCalendar
+from onestop.core.calendar import WorkingCalendar
 from onestop.notifications.services import NotificationError, enqueue_for_user
 
 logger = logging.getLogger(__name__)
@@ -83,56 +82,7 @@ HOLDING = (AppointmentState.BOOKED, AppointmentState.ARRIVED)
 MAX_EXACT_GROUPS = 10
 
 
-# --- pure helpers: hours, slots, places --------------------------------------------------
-
-
-def _minutes(text: str) -> int:
-    hours, _, minutes = text.strip().partition(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _spans(intervals: object) -> list[tuple[int, int]]:
-    """["09:00-13:00", ...] as minutes of the day; malformed entries are skipped."""
-    found = []
-    for interval in intervals if isinstance(intervals, list) else []:
-        try:
-            start, end = (_minutes(part) for part in str(interval).split("-"))
-        except ValueError:
-            continue
-        if 0 <= start < end <= 24 * 60:
-            found.append((start, end))
-    return sorted(found)
-
-
-def open_spans(hours: object, breaks: object) -> list[tuple[int, int]]:
-    """The stretches of a day's opening hours left once its breaks are taken out, as
-    (start, end) minutes of the day."""
-    spans = _spans(hours)
-    for pause_start, pause_end in _spans(breaks):
-        kept = []
-        for start, end in spans:
-            if pause_end <= start or pause_start >= end:
-                kept.append((start, end))
-                continue
-            if start < pause_start:
-                kept.append((start, pause_start))
-            if pause_end < end:
-                kept.append((pause_end, end))
-        spans = kept
-    return spans
-
-
-def slot_spans(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:
-    """Slots of `length` minutes from the start of each stretch, those that fit in it."""
-    if length < 1:
-        return []
-    slots = set()
-    for start, end in spans:
-        moment = start
-        while moment + length <= end:
-            slots.add((moment, moment + length))
-            moment += length
-    return sorted(slots)
+# --- pure helpers: places -----------------------------------------------------------
 
 
 def free_places(
@@ -171,34 +121,6 @@ def new_code() -> str:
 def normalize_code(text: str) -> str:
     """A code as typed: any case, spaces and dashes ignored."""
     return "".join(ch for ch in str(text).upper() if ch not in " -\t")[:16]
-
-
-@cache
-def _public_holidays(country: str, year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays(country, years=year))
-
-
-def is_holiday(calendar: WorkingCalendar, day: dt.date) -> bool:
-    """A public holiday or day off of the country calendar, weekend ones included."""
-    rules = calendar.rules
-    if calendar.is_working_day(day):
-        return False
-    if day.weekday() not in rules.weekend:
-        return True  # a weekday off: a holiday, a substituted day, a decree day off
-    if day in rules.extra_days_off:
-        return True
-    return day not in rules.removed_holidays and day in _public_holidays(
-        rules.holidays_country, day.year
-    )
-
-
-def hours_key(calendar: WorkingCalendar, day: dt.date) -> str | None:
-    """The weekday whose hours a centre keeps on `day`; None on a holiday."""
-    if is_holiday(calendar, day):
-        return None
-    if day.weekday() in calendar.rules.weekend and calendar.is_working_day(day):
-        return "monday"  # a weekend day made working by decree
-    return WEEKDAYS[day.weekday()]
 
 
 # --- selectors ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from django.utils import timezone
 from onestop.accounts.roles import Role
 from onestop.catalogue.models import Country, ServiceStandard
 from onestop.catalogue.selectors import calendar_for, local_today
+from onestop.centres.hours import is_open_at
 from onestop.centres.models import (
     Centre,
     Counter,
@@ -122,25 +123,12 @@ def group_standards(country: Country, on: dt.date | None = None) -> GroupStandar
 
 
 def is_open(centre: Centre, now: dt.datetime | None = None) -> bool:
-    """Whether the centre is open at `now`: inside its opening hours of the local weekday,
-    outside its breaks, and not on a day off of the country's calendar."""
-    country = centre.country
-    local = (now or timezone.now()).astimezone(ZoneInfo(country.time_zone))
-    if local.date() in calendar_for(country).days_off(local.year):
-        return False
-    weekday = WEEKDAYS[local.weekday()]
-    clock = local.strftime("%H:%M")
-
-    def inside(spec: object) -> bool:
-        if not isinstance(spec, dict):
-            return False
-        for interval in spec.get(weekday) or []:
-            start, _, end = str(interval).partition("-")
-            if start.strip() <= clock < end.strip():
-                return True
-        return False
-
-    return inside(centre.opening_hours) and not inside(centre.breaks)
+    """Whether the centre is open at `now`: inside its opening hours less its breaks, on a
+    day the country's calendar keeps it open (the rules of `centres.hours`, the same the
+    appointment slots follow)."""
+    calendar = calendar_for(centre.country)
+    local = (now or timezone.now()).astimezone(ZoneInfo(centre.country.time_zone))
+    return is_open_at(centre.opening_hours, centre.breaks, calendar, local)
 
 
 # --------------------------------------------------------------------------- live state
