@@ -8,11 +8,14 @@ the earlier place in the queue (`place_at`, kept on redirect), then the ticket's
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from django.db.models import Case, DateTimeField, F, OrderBy, Q, QuerySet, When
 
 from onestop.accounts.models import User
+from onestop.catalogue.selectors import local_today
 from onestop.centres.models import (
+    Centre,
     Counter,
     CounterSession,
     Ticket,
@@ -92,3 +95,25 @@ def position(ticket: Ticket, now: dt.datetime) -> int:
         .filter(ahead)
         .count()
     )
+
+
+BOARD_ROWS = 8  # calls shown on a centre's display board
+
+
+def board_calls(centre: Centre, now: dt.datetime) -> list[dict[str, Any]]:
+    """Today's tickets at a counter, the latest call first, for the display board: numbers
+    and times only, never who holds them."""
+    tickets = (Ticket.objects.select_related("counter", "group")
+               .filter(centre=centre, day=local_today(centre.country, now),
+                       state__in=AT_COUNTER_STATES, counter__isnull=False,
+                       called_at__isnull=False)
+               .order_by("-called_at", "-pk")[:BOARD_ROWS])
+    return [{
+        "number": ticket.number,
+        "counter": cast(Counter, ticket.counter).number,
+        "called_at": cast(dt.datetime, ticket.called_at).isoformat(),
+        "recalls": ticket.recalls,
+        "serving": ticket.state == TicketState.SERVING,
+        # what the voice says: the letter and the number without its leading zeros
+        "spoken": f"{ticket.group.code} {ticket.sequence}",
+    } for ticket in tickets]

@@ -61,7 +61,6 @@ KIOSK_TICKETS_PER_MINUTE = 30
 # The kiosk's ticket page is reachable by its signed link for the rest of the day only.
 TICKET_LINK_MAX_AGE = 12 * 3600
 TICKET_LINK_SALT = "onestop.centres.kiosk-ticket"
-BOARD_ROWS = 8
 # Seconds between two reloads of the board when the browser runs no JavaScript.
 BOARD_REFRESH_SECONDS = 2
 QUEUE_PREVIEW = 5
@@ -245,24 +244,6 @@ def kiosk_ticket(request: HttpRequest, centre: Centre, token: str) -> HttpRespon
 # --- the display board ----------------------------------------------------------------------
 
 
-def _board_calls(centre: Centre, now: dt.datetime) -> list[dict[str, Any]]:
-    """Today's tickets at a counter, the latest call first: numbers and times only."""
-    tickets = (Ticket.objects.select_related("counter", "group")
-               .filter(centre=centre, day=local_today(centre.country, now),
-                       state__in=selectors.AT_COUNTER_STATES, counter__isnull=False,
-                       called_at__isnull=False)
-               .order_by("-called_at", "-pk")[:BOARD_ROWS])
-    return [{
-        "number": ticket.number,
-        "counter": cast(Counter, ticket.counter).number,
-        "called_at": cast(dt.datetime, ticket.called_at).isoformat(),
-        "recalls": ticket.recalls,
-        "serving": ticket.state == TicketState.SERVING,
-        # what the voice says: the letter and the number without its leading zeros
-        "spoken": f"{ticket.group.code} {ticket.sequence}",
-    } for ticket in tickets]
-
-
 def _announcements(centre: Centre) -> list[dict[str, str]]:
     """The sentence that calls a ticket, in each of the country's languages in turn."""
     sentences = []
@@ -277,7 +258,7 @@ def _announcements(centre: Centre) -> list[dict[str, str]]:
 @never_cache
 @_public
 def board(request: HttpRequest, centre: Centre) -> HttpResponse:
-    calls = _board_calls(centre, timezone.now())
+    calls = selectors.board_calls(centre, timezone.now())
     config = {
         "poll": reverse("centres:board_json", args=[centre.code]) + _centre_query(request),
         "interval": 1000,
@@ -297,7 +278,7 @@ def board_json(request: HttpRequest, centre: Centre) -> JsonResponse:
     """The board's data, polled every second: ticket and counter numbers with call times."""
     now = timezone.now()
     return JsonResponse({"centre": centre.code, "at": now.isoformat(),
-                         "calls": _board_calls(centre, now)})
+                         "calls": selectors.board_calls(centre, now)})
 
 
 # --- the operator desk ----------------------------------------------------------------------
