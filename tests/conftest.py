@@ -17,6 +17,9 @@ from onestop.catalogue.services import load_pack
 
 MINI_PACK = Path(__file__).parent / "catalogue" / "data" / "mini"
 
+# Staff of the mini pack (officer, supervisor, controller, ...), for the tests that need them.
+pytest_plugins = ["tests.mini_staff"]
+
 
 @pytest.fixture
 def mini_country(db: None) -> Country:

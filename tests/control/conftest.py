@@ -24,54 +24,6 @@ MONDAY = datetime(2026, 3, 2, 10, tzinfo=ALMATY)
 _numbers = count(1)
 
 
-def _staff(make_user: Callable[..., User], role: str, **scope: str) -> User:
-    user = make_user(role, country_code="zz", **scope) if scope else make_user(role)
-    user.email = f"{user.username}@gov.example"
-    user.save()
-    return user
-
-
-@pytest.fixture
-def officer(make_user: Callable[..., User], mini_country: Country) -> User:
-    return _staff(make_user, "officer", agency_code="MJ-ZAGS")
-
-
-@pytest.fixture
-def supervisor(make_user: Callable[..., User], mini_country: Country) -> User:
-    """A supervisor of the ministry above the civil registry (oversees its units)."""
-    return _staff(make_user, "supervisor", agency_code="MJ")
-
-
-@pytest.fixture
-def other_supervisor(make_user: Callable[..., User], mini_country: Country) -> User:
-    return _staff(make_user, "supervisor", agency_code="MLSP")
-
-
-@pytest.fixture
-def centre(mini_country: Country) -> Centre:
-    return Centre.objects.get(country=mini_country, code="AST-01")
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User], centre: Centre) -> User:
-    return _staff(make_user, "supervisor", centre_code="AST-01")
-
-
-@pytest.fixture
-def operator(make_user: Callable[..., User], centre: Centre) -> User:
-    return _staff(make_user, "operator", centre_code="AST-01")
-
-
-@pytest.fixture
-def controller(make_user: Callable[..., User], mini_country: Country) -> User:
-    return _staff(make_user, "controller")
-
-
-@pytest.fixture
-def analyst(make_user: Callable[..., User], mini_country: Country) -> User:
-    return _staff(make_user, "analyst")
-
-
 @pytest.fixture
 def birth(mini_country: Country) -> Service:
     return Service.objects.get(country=mini_country, code="01010001")

@@ -41,52 +41,6 @@ def other_citizen(make_user: Callable[..., User]) -> User:
     return user
 
 
-def _staff(make_user: Callable[..., User], role: str, **scope: str) -> User:
-    user = make_user(role, country_code="zz", **scope)
-    user.email = f"{user.username}@gov.example"
-    user.save()
-    return user
-
-
-@pytest.fixture
-def officer(make_user: Callable[..., User], mini_country: Country) -> User:
-    return _staff(make_user, "officer", agency_code="MJ-ZAGS")
-
-
-@pytest.fixture
-def supervisor(make_user: Callable[..., User], mini_country: Country) -> User:
-    """A supervisor of the ministry above the civil registry (oversees its units)."""
-    return _staff(make_user, "supervisor", agency_code="MJ")
-
-
-@pytest.fixture
-def other_officer(make_user: Callable[..., User], mini_country: Country) -> User:
-    return _staff(make_user, "officer", agency_code="MLSP")
-
-
-@pytest.fixture
-def centre(mini_country: Country) -> Centre:
-    return Centre.objects.get(country=mini_country, code="AST-01")
-
-
-@pytest.fixture
-def manager(make_user: Callable[..., User], centre: Centre) -> User:
-    return _staff(make_user, "supervisor", centre_code="AST-01")
-
-
-@pytest.fixture
-def operator(make_user: Callable[..., User], centre: Centre) -> User:
-    return _staff(make_user, "operator", centre_code="AST-01")
-
-
-@pytest.fixture
-def controller(make_user: Callable[..., User], mini_country: Country) -> User:
-    user = make_user("controller")
-    user.email = "control@gov.example"
-    user.save()
-    return user
-
-
 @pytest.fixture
 def birth(mini_country: Country) -> Service:
     return Service.objects.get(country=mini_country, code="01010001")
