@@ -471,9 +471,10 @@ def submit(
 
     Validates the form against the standard's e-form and the documents against its list
     (every problem at once: SubmissionInvalid), charges the fee through the payment
-    provider, computes the deadline on the country calendar, routes it to the provider's
-    unit for `region`, and writes the application, its first event, the audit entry and
-    the notification in one transaction. With `idempotency_key`, a retry by the same
+    provider (before writing; refunded if the writing fails: applications.payments),
+    computes the deadline on the country calendar, routes it to the provider's unit for
+    `region`, and writes the application, its payment, its first event, the audit entry
+    and the notification in one transaction. With `idempotency_key`, a retry by the same
     submitter returns the first application (created=False); the same key with a
     different request is a Conflict.
 
@@ -519,37 +520,64 @@ def submit(
         raise SubmissionInvalid(problems)
 
     workflow = workflow_of(service)
-    outer = _pending.get()
-    for attempt in range(3):
-        mark = outer.mark() if outer is not None else None
-        try:
-            with transaction.atomic(), _audited():
-                application, stored = _create(
-                    service=service, standard=standard, workflow=workflow,
-                    form_data=form_data, channel=channel, national_id=national_id,
-                    applicant=applicant, submitted_by=submitted_by,
-                    applicant_name=applicant_name, phone=phone, email=email, region=region,
-                    centre=centre, documents=documents, idempotency_key=idempotency_key,
-                    bundle=bundle, started_by=started_by, now=now,
-                )
-            break
-        except IntegrityError:
-            # Either this is a retry (its key is taken: the first one committed before),
-            # or the random number clashed with an existing one: then try a new number.
-            if outer is not None and mark is not None:
-                outer.reset_to(mark)  # what the rolled-back attempt had queued
-            if idempotency_key is not None:
-                previous = _previous_submission(service, form_data, national_id,
-                                                submitted_by, idempotency_key)
-                if previous is not None:
-                    return previous
-            if attempt == 2:
-                raise
+    with payments.refunded_on_failure():
+        # Charged before anything is written (see applications.payments): a failure
+        # below refunds it; a retry found below gives this charge back unless the
+        # provider recognised the key and returned the first one.
+        paid = None
+        if standard.fee_amount > 0 and channel != "proactive":
+            paid = payments.charge(
+                amount=standard.fee_amount, currency=service.country.currency,
+                description=f"{service.country.code} {service.code}",
+                idempotency_key=_payment_key(submitted_by, idempotency_key),
+            )
+        outer = _pending.get()
+        for attempt in range(3):
+            mark = outer.mark() if outer is not None else None
+            try:
+                with transaction.atomic(), _audited():
+                    application, stored = _create(
+                        service=service, standard=standard, workflow=workflow,
+                        form_data=form_data, channel=channel, national_id=national_id,
+                        applicant=applicant, submitted_by=submitted_by,
+                        applicant_name=applicant_name, phone=phone, email=email,
+                        region=region, centre=centre, documents=documents,
+                        idempotency_key=idempotency_key, bundle=bundle,
+                        started_by=started_by, now=now,
+                        charge=paid[1] if paid is not None else None,
+                    )
+                break
+            except IntegrityError:
+                # Either this is a retry (its key is taken: the first one committed
+                # before), or the random number clashed with an existing one: then try
+                # a new number.
+                if outer is not None and mark is not None:
+                    outer.reset_to(mark)  # what the rolled-back attempt had queued
+                if idempotency_key is not None:
+                    previous = _previous_submission(service, form_data, national_id,
+                                                    submitted_by, idempotency_key)
+                    if previous is not None:
+                        if paid is not None and not Payment.objects.filter(
+                            application=previous.application, reference=paid[1].reference
+                        ).exists():
+                            payments.refund_now(*paid)
+                        return previous
+                if attempt == 2:
+                    raise
     # Kept only while it was being written: a caller that acts on the application later
     # must not see a list that stops here (clock_of reads the events then).
     clock_events = application.__dict__.pop("clock_events")
     return Submission(application=application, access_code=access_code(application),
                       created=True, documents=tuple(stored), clock_events=tuple(clock_events))
+
+
+def _payment_key(submitted_by: User | None, key: str | None) -> str | None:
+    """The key a payment provider sees for a submission's retries: derived from the
+    submitter and the submission's own key, never personal data."""
+    if key is None:
+        return None
+    owner = submitted_by.pk if submitted_by is not None else "-"
+    return hashlib.sha256(f"onestop-payment:{owner}:{key}".encode()).hexdigest()[:40]
 
 
 def _retried(
@@ -596,6 +624,7 @@ def _create(
     bundle: Bundle | None,
     started_by: Application | None,
     now: dt.datetime,
+    charge: payments.Charge | None,
 ) -> tuple[Application, list[ApplicationDocument]]:
     if region is None and centre is not None:
         region = centre.region
@@ -635,12 +664,7 @@ def _create(
         _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, submitted_by)
         for document in documents
     ]
-    if standard.fee_amount > 0 and channel != "proactive":
-        charge = payments.provider().charge(
-            amount=standard.fee_amount,
-            currency=service.country.currency,
-            description=f"{service.code} {application.number}",
-        )
+    if charge is not None:
         Payment.objects.create(
             application=application, provider=charge.provider, reference=charge.reference,
             amount=standard.fee_amount, currency=service.country.currency,
@@ -892,7 +916,6 @@ def assign(*, application: Application, user: User, assignee: User | None,
 # --- bundles and proactive services -----------------------------------------------------
 
 
-@transaction.atomic
 def submit_bundle(
     *,
     life_situation: LifeSituation,
@@ -906,8 +929,9 @@ def submit_bundle(
     documents: dict[str, Sequence[UploadedDocument]] | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[Bundle, list[Submission]]:
-    """Several services of one life situation from one application: all or none."""
-    with _audited():
+    """Several services of one life situation from one application: all or none (a
+    failure refunds the fees already charged for the others)."""
+    with payments.refunded_on_failure(), transaction.atomic(), _audited():
         return _submit_bundle(
             life_situation=life_situation, applicant=applicant, national_id=national_id,
             forms=forms, channel=channel, submitted_by=submitted_by, email=email, phone=phone,
