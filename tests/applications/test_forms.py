@@ -160,6 +160,52 @@ def test_every_shipped_field_has_a_label_in_each_language(language: str) -> None
             assert "_" not in str(field.label)
 
 
+def _enums(node: Any) -> Iterator[Mapping[str, Any]]:
+    """Every schema of an e-form that lists enum values, nested ones (list items) too."""
+    if isinstance(node, Mapping):
+        if isinstance(node.get("enum"), list):
+            yield node
+        for value in node.values():
+            yield from _enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _enums(value)
+
+
+@pytest.mark.parametrize("pack", ["kz", "uz"])
+def test_every_shipped_enum_value_has_words_in_each_language_of_its_pack(pack: str) -> None:
+    languages = read_pack(resolve_pack_path(pack)).country["languages"]
+    missing = []
+    enums = 0
+    for where, version in versions(pack):
+        for spec in _enums(version.get("eform") or {}):
+            enums += 1
+            titles = spec.get("x-enum-titles") or {}
+            for value in spec["enum"]:
+                for language in languages:
+                    if not (titles.get(str(value)) or {}).get(language):
+                        missing.append(f"{where}: {value} ({language})")
+            extra = set(titles) - {str(v) for v in spec["enum"]}
+            missing.extend(f"{where}: {name} is not one of the values" for name in extra)
+    assert enums > 50
+    assert missing == []
+
+
+def test_enum_choices_read_in_the_citizens_language() -> None:
+    [birth] = [v for where, v in versions("kz") if where.startswith("kz/01010001/2026")]
+    russian = build(birth, language="ru")
+    kazakh = build(birth, language="kk")
+    assert dict(russian.fields["applicant_role"].choices)["mother"] == "Мать"
+    assert dict(kazakh.fields["applicant_role"].choices)["mother"] == "Анасы"
+    assert dict(build(birth, language="en").fields["child_sex"].choices) == {
+        "male": "Male", "female": "Female"}
+    # the value sent stays the schema's
+    sample = {"applicant_role": "mother", "child_sex": "female"}
+    form = build(birth, post_data(russian, sample), uploads(russian), language="ru")
+    form.is_valid()
+    assert form.cleaned_data["applicant_role"] == "mother"
+
+
 # --- the mini pack's e-form ---------------------------------------------------------------
 
 

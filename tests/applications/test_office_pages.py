@@ -659,3 +659,27 @@ def test_a_form_sent_again_with_other_answers_is_refused_and_can_be_sent_anew(
                                              "submission": fresh.group(1)})
     assert again.status_code == 302
     assert Application.objects.count() == 2
+
+
+def test_an_enum_answer_shows_in_the_officers_language(
+    birth: Service, citizen: User, officer: User,
+) -> None:
+    for standard in birth.versions.all():  # whichever is in force on the test's day
+        eform = dict(standard.eform)
+        eform["properties"] = {**eform["properties"], "applicant_role": {
+            "type": "string", "title": "Relation", "enum": ["mother", "father"],
+            "x-enum-titles": {"mother": {"ru": "Мать", "en": "Mother"},
+                              "father": {"ru": "Отец", "en": "Father"}},
+        }}
+        standard.eform = eform
+        standard.save(update_fields=["eform"])
+    application = services.submit(
+        service=birth, form_data={**FORM, "applicant_role": "mother"}, channel="portal",
+        national_id="900101300011", applicant=citizen, submitted_by=citizen,
+        documents=[upload("id_card")],
+    ).application
+    client = signed_in(officer)
+    english = text(client.get(f"/office/{application.number}/", HTTP_ACCEPT_LANGUAGE="en"))
+    russian = text(client.get(f"/office/{application.number}/", HTTP_ACCEPT_LANGUAGE="ru"))
+    assert "Relation Mother" in english
+    assert "Мать" in russian and "mother" not in russian

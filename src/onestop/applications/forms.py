@@ -168,9 +168,29 @@ def _limits(spec: Mapping[str, Any]) -> dict[str, Any]:
             "validators": validators}
 
 
-def _enum_field(values: list[Any], required: bool, **common: Any) -> tuple[forms.Field, Codec]:
+def enum_titles(spec: Mapping[str, Any], language: str,
+                fallbacks: Iterable[str] = ()) -> dict[str, str]:
+    """The words shown for an enum's values: the e-form's `x-enum-titles` (value ->
+    {language: text}) in `language`; values without one are left out."""
+    titles = spec.get("x-enum-titles")
+    if not isinstance(titles, Mapping):
+        return {}
+    found = {}
+    for value, text in titles.items():
+        shown = localize(text, language, tuple(fallbacks)) if isinstance(text, Mapping) else ""
+        if shown:
+            found[str(value)] = str(shown)
+    return found
+
+
+def _choice(key: str, titles: Mapping[str, str]) -> tuple[str, str]:
+    return key, titles.get(key) or key.replace("_", " ")
+
+
+def _enum_field(values: list[Any], required: bool, titles: Mapping[str, str] | None = None,
+                **common: Any) -> tuple[forms.Field, Codec]:
     by_key = {str(value): value for value in values}
-    choices = [(key, key.replace("_", " ")) for key in by_key]
+    choices = [_choice(key, titles or {}) for key in by_key]
     widget: type[forms.Widget] = forms.RadioSelect if len(choices) <= RADIO_UP_TO else forms.Select
     if not required and widget is forms.Select:
         choices = [("", "—"), *choices]
@@ -180,16 +200,18 @@ def _enum_field(values: list[Any], required: bool, **common: Any) -> tuple[forms
 
 
 def field_for(spec: Mapping[str, Any], *, required: bool, label: str,
-              help_text: str = "") -> tuple[forms.Field, Codec]:
-    """The form field for one property of an e-form, and how its value becomes JSON."""
+              help_text: str = "", titles: Mapping[str, str] | None = None,
+              ) -> tuple[forms.Field, Codec]:
+    """The form field for one property of an e-form, and how its value becomes JSON;
+    `titles` name an enum's values (`enum_titles`)."""
     common: dict[str, Any] = {"label": label, "help_text": help_text}
     kind = spec.get("type")
     if "const" in spec and kind == "boolean" and spec["const"] is True:
         return forms.BooleanField(required=True, **common), PLAIN
     if "const" in spec:
-        return _enum_field([spec["const"]], required, **common)
+        return _enum_field([spec["const"]], required, titles, **common)
     if isinstance(spec.get("enum"), list) and spec["enum"]:
-        return _enum_field(spec["enum"], required, **common)
+        return _enum_field(spec["enum"], required, titles, **common)
     if kind == "string":
         return _string_field(spec, required, common)
     if kind == "integer":
@@ -201,7 +223,7 @@ def field_for(spec: Mapping[str, Any], *, required: bool, label: str,
     if kind == "boolean":
         return forms.BooleanField(required=False, **common), PLAIN
     if kind == "array" and isinstance(spec.get("items"), Mapping):
-        return _array_field(spec, required, common)
+        return _array_field(spec, required, common, titles)
     return JSONTextField(required=required, **common), Codec(
         _same, lambda value: value if isinstance(value, str) else json.dumps(value,
                                                                              ensure_ascii=False)
@@ -226,8 +248,8 @@ def _string_field(spec: Mapping[str, Any], required: bool,
     return field, PLAIN
 
 
-def _array_field(spec: Mapping[str, Any], required: bool,
-                 common: dict[str, Any]) -> tuple[forms.Field, Codec]:
+def _array_field(spec: Mapping[str, Any], required: bool, common: dict[str, Any],
+                 titles: Mapping[str, str] | None = None) -> tuple[forms.Field, Codec]:
     items = spec["items"]
     # A list the schema requires may still be empty unless it has a minimum: then the form
     # lets it be left blank, and `form_data` sends an empty list.
@@ -238,7 +260,7 @@ def _array_field(spec: Mapping[str, Any], required: bool,
     if isinstance(items.get("enum"), list) and items["enum"]:
         by_key = {str(value): value for value in items["enum"]}
         field: forms.Field = ChoicesField(
-            choices=[(key, key.replace("_", " ")) for key in by_key], required=required,
+            choices=[_choice(key, titles or {}) for key in by_key], required=required,
             **counts, **common,
         )
         return field, Codec(lambda values: [by_key[v] for v in values],
@@ -326,8 +348,12 @@ class ApplicationForm(PortalForm):
                      or name.replace("_", " "))
             help_text = (localize(spec.get("x-description"), language, fallbacks)
                          or spec.get("description") or "")
+            items = spec.get("items")
+            titles = enum_titles(items if isinstance(items, Mapping) and "x-enum-titles" in items
+                                 else spec, language, fallbacks)
             self.fields[name], self.codecs[name] = field_for(
-                spec, required=name in required, label=str(label), help_text=str(help_text)
+                spec, required=name in required, label=str(label), help_text=str(help_text),
+                titles=titles,
             )
         self.document_codes: list[str] = []
         for document in standard.documents_from("applicant"):

@@ -46,7 +46,7 @@ from onestop.applications.errors import (
     NotFound,
     SubmissionInvalid,
 )
-from onestop.applications.forms import DocumentField, uploaded
+from onestop.applications.forms import DocumentField, enum_titles, uploaded
 from onestop.applications.models import Application, ApplicationDocument, ApplicationEvent
 from onestop.applications.workflow import Action, NotPermitted, Workflow
 from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
@@ -444,18 +444,21 @@ def _form_fields(application: Application) -> list[dict[str, Any]]:
     properties: Mapping[str, Any] = (application.standard.eform or {}).get("properties", {})
     data = application.form_data if isinstance(application.form_data, dict) else {}
     names = [n for n in properties if n in data] + [n for n in data if n not in properties]
+    language, fallbacks = get_language() or "en", application.country.languages
     rows = []
     for name in names:
         spec = properties.get(name, {})
+        items = spec.get("items") if isinstance(spec.get("items"), Mapping) else {}
+        titles = enum_titles(items if "x-enum-titles" in items else spec, language, fallbacks)
         value = data[name]
         if isinstance(value, bool):
             shown = _("yes") if value else _("no")
         elif isinstance(value, list):
-            shown = ", ".join(str(v) for v in value)
+            shown = ", ".join(titles.get(str(v), str(v)) for v in value)
         elif isinstance(value, dict):
             shown = json.dumps(value, ensure_ascii=False)
         else:
-            shown = str(value)
+            shown = titles.get(str(value), str(value))
         rows.append({"label": spec.get("x-title") or {"en": spec.get("title") or name},
                      "value": shown})
     return rows
