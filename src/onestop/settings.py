@@ -102,7 +102,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "onestop.urls"
+# The GovStack Registration façade served alone at the root, behind an information
+# mediator's security server that authenticates member systems (`onestop serve --govstack`).
+ONESTOP_GOVSTACK_GATEWAY = env_bool("GOVSTACK_GATEWAY", default=False)
+ROOT_URLCONF = "onestop.govstack.urls" if ONESTOP_GOVSTACK_GATEWAY else "onestop.urls"
 WSGI_APPLICATION = "onestop.wsgi.application"
 
 TEMPLATES = [

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("onestop.public.urls")),
     path("", include("onestop.opendata.urls")),
     path("open311/v2/", include("onestop.open311.urls")),
+    path("govstack/", include("onestop.govstack.urls")),
     path("", include("onestop.interop.urls")),
     path("", include("onestop.catalogue.urls")),
 ]

@@ -26,6 +26,11 @@ class Command(BaseCommand):
             help="also start `onestop worker` (notifications) beside the server, for one "
             "machine; in production run the worker as its own service",
         )
+        parser.add_argument(
+            "--govstack", action="store_true",
+            help="serve only the GovStack Registration API at the root (with /healthcheck), "
+            "for an information mediator's security server (docs/govstack.md)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 < options["port"] < 65536:
@@ -41,9 +46,14 @@ class Command(BaseCommand):
             # may carry access codes, and addresses are personal data.
             "--access-logformat", '"%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         ]
+        if options["govstack"]:
+            # read by settings.py in the server's processes: the façade's URLconf, and the
+            # Information-Mediator-Client header trusted as the mediator's member system
+            os.environ["ONESTOP_GOVSTACK_GATEWAY"] = "1"
         if options["with_worker"]:
             # Same process group: Ctrl-C in the terminal stops both.
             subprocess.Popen([sys.executable, "-m", "onestop.cli", "worker"])
-        self.stdout.write(f"onestop on http://{options['host']}:{options['port']}/")
+        what = "onestop GovStack Registration API" if options["govstack"] else "onestop"
+        self.stdout.write(f"{what} on http://{options['host']}:{options['port']}/")
         sys.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 (replacing this process with the server)
