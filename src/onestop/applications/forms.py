@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from onestop.applications.services import UploadedDocument
 from onestop.catalogue.models import ServiceStandard
-from onestop.core.text import localize
+from onestop.core.text import enum_titles, localize
 
 PREFIX = "eform"
 DOCUMENT = "document-"  # field name prefix of an upload: "document-id_card"
@@ -166,21 +166,6 @@ def _limits(spec: Mapping[str, Any]) -> dict[str, Any]:
     ) if bound(key) is not None]
     return {"min_value": bound("minimum"), "max_value": bound("maximum"),
             "validators": validators}
-
-
-def enum_titles(spec: Mapping[str, Any], language: str,
-                fallbacks: Iterable[str] = ()) -> dict[str, str]:
-    """The words shown for an enum's values: the e-form's `x-enum-titles` (value ->
-    {language: text}) in `language`; values without one are left out."""
-    titles = spec.get("x-enum-titles")
-    if not isinstance(titles, Mapping):
-        return {}
-    found = {}
-    for value, text in titles.items():
-        shown = localize(text, language, tuple(fallbacks)) if isinstance(text, Mapping) else ""
-        if shown:
-            found[str(value)] = str(shown)
-    return found
 
 
 def _choice(key: str, titles: Mapping[str, str]) -> tuple[str, str]:

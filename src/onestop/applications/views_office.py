@@ -46,12 +46,12 @@ from onestop.applications.errors import (
     NotFound,
     SubmissionInvalid,
 )
-from onestop.applications.forms import DocumentField, enum_titles, uploaded
+from onestop.applications.forms import DocumentField, uploaded
 from onestop.applications.models import Application, ApplicationDocument, ApplicationEvent
 from onestop.applications.workflow import Action, NotPermitted, Workflow
 from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
 from onestop.catalogue.selectors import agencies_in_scope, current_standard
-from onestop.core.text import localize
+from onestop.core.text import enum_titles, localize
 
 PAGE_SIZE = 50
 STATUS = {SubmissionInvalid: 422, Forbidden: 403, NotFound: 404, Conflict: 409}

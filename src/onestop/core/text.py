@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 LocalizedText = Mapping[str, str]
 
@@ -48,3 +49,18 @@ def searchable(texts: Iterable[LocalizedText | None], *extra: str) -> str:
     parts = [text[lang] for text in texts if text for lang in sorted(text) if text[lang]]
     parts.extend(extra)
     return " ".join(fold(" ".join(parts)).split())
+
+
+def enum_titles(spec: Mapping[str, Any], language: str,
+                fallbacks: Iterable[str] = ()) -> dict[str, str]:
+    """The words shown for an enum's values: the e-form's `x-enum-titles` (value ->
+    {language: text}) in `language`; values without one are left out."""
+    titles = spec.get("x-enum-titles")
+    if not isinstance(titles, Mapping):
+        return {}
+    found = {}
+    for value, text in titles.items():
+        shown = localize(text, language, tuple(fallbacks)) if isinstance(text, Mapping) else ""
+        if shown:
+            found[str(value)] = str(shown)
+    return found
