@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from ninja import Router
 
+from onestop.integrity import bottlenecks_api
+
 router = Router(tags=["integrity"])
+router.add_router("", bottlenecks_api.router)

@@ -2,6 +2,8 @@
 
 from django.urls import URLPattern, URLResolver
 
+from onestop.integrity import bottleneck_urls
+
 app_name = "integrity"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [*bottleneck_urls.urlpatterns]
