@@ -198,6 +198,11 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
+# Open data (docs/opendata.md): where `onestop opendata build` writes and /open-data/ serves
+# from, and the licence of every file (an SPDX id; the URL only for one onestop does not know).
+OPENDATA_DIR = Path(env("OPENDATA_DIR", str(DATA_DIR / "opendata"))).resolve()
+OPENDATA_LICENCE = env("OPENDATA_LICENCE", "CC-BY-4.0")
+OPENDATA_LICENCE_URL = env("OPENDATA_LICENCE_URL", "")
 # The country whose pack the pages show by default when several are loaded.
 ONESTOP_COUNTRY = env("COUNTRY", "kz")
 ONESTOP_API_TOKEN_DAYS = int(env("API_TOKEN_DAYS", "30"))
