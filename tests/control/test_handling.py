@@ -128,9 +128,12 @@ def test_one_digest_per_recipient_per_scan(
     assert set(by_recipient) == {supervisor.email, manager.email, controller.email}
     assert by_recipient[controller.email].context["count"] == 4
     assert by_recipient[supervisor.email].context["count"] == 3
+    labels = services.kind_labels(mini_country.languages[0])
+    assert labels["deadline_missed"] not in ("", "deadline_missed")
     assert by_recipient[supervisor.email].context["kinds"] == [
-        {"kind": "deadline_missed", "count": 3}]
-    assert by_recipient[manager.email].context["kinds"] == [{"kind": "wait_over", "count": 1}]
+        {"kind": "deadline_missed", "label": labels["deadline_missed"], "count": 3}]
+    assert by_recipient[manager.email].context["kinds"] == [
+        {"kind": "wait_over", "label": labels["wait_over"], "count": 1}]
     # nothing new: no notice
     assert services.scan(mini_country, MONDAY + timedelta(days=2, hours=1)).notified == 0
     assert Message.objects.filter(template="violations_digest").count() == 3
@@ -151,5 +154,49 @@ def test_the_digest_renders_in_every_language(
     for language in ("kk", "ru", "uz", "en"):
         text = render_to_string(f"notifications/violations_digest.{language}.txt",
                                 message.context)
-        assert "deadline_missed: 1" in text
+        # the kind by its human label (in the message's language), not its code
+        label = services.kind_labels(message.language)["deadline_missed"]
+        assert f"- {label}: 1" in text
+        assert "deadline_missed" not in text
         assert "/control/violations/" in text
+
+
+def test_the_digest_names_kinds_in_the_message_language(
+    mini_country: Country, make_app: Callable[..., Application],
+    make_ticket: Callable[..., Ticket], controller: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.utils import translation
+    from django.utils.translation import trans_real
+
+    from onestop.notifications.rendering import render
+
+    real = trans_real.gettext
+
+    def gettext(message: str) -> str:  # a catalogue of the test's own: "ru" in capitals
+        text = real(message)
+        return text.upper() if translation.get_language() == "ru" else text
+
+    monkeypatch.setattr("django.utils.translation._trans.gettext", gettext,
+                        raising=False)
+    with translation.override("ru"):
+        ru = {"deadline_missed": real("deadline missed").upper(),
+              "wait_over": real("wait over the standard").upper()}
+    assert ru["wait_over"] != "WAIT OVER THE STANDARD"  # the Russian catalogue, patched
+    assert services.kind_labels("ru")["wait_over"] == ru["wait_over"]
+    assert services.kind_labels("en")["wait_over"] == "wait over the standard"
+    mini_country.languages = ["ru", "en"]  # messages go out in the pack's first language
+    mini_country.save(update_fields=["languages"])
+    make_app(deadline_at=MONDAY + timedelta(days=1))
+    make_ticket(wait_seconds=3 * 3600)
+    with translation.override("en"):  # whatever the language of the scan's caller
+        services.scan(mini_country, MONDAY + timedelta(days=2))
+    message = Message.objects.get(template="violations_digest", recipient=controller.email)
+    assert message.language == "ru"
+    assert message.context["kinds"] == [
+        {"kind": "deadline_missed", "label": ru["deadline_missed"], "count": 1},
+        {"kind": "wait_over", "label": ru["wait_over"], "count": 1},
+    ]
+    body = render(template="violations_digest", language="ru", context=message.context).body
+    assert f"- {ru['deadline_missed']}: 1" in body
+    assert f"- {ru['wait_over']}: 1" in body

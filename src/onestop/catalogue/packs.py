@@ -8,6 +8,7 @@ the entry and the field, so that a pack author can fix them all in one pass.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ import yaml
 
 from onestop.applications.workflow import read_workflows
 from onestop.core.calendar import rules_from_pack
+from onestop.quality.methodology import MethodologyError
+from onestop.quality.methodology import parse as parse_methodology
 
 SHIPPED_PACKS = Path(__file__).resolve().parent.parent / "packs"
 PACK_FILES = (
@@ -29,6 +32,8 @@ PACK_FILES = (
     "services.yaml",
     "centres.yaml",
 )
+# optional: the assessment methodology (onestop.quality.methodology parses it)
+METHODOLOGY_FILE = "methodology.yaml"
 FORMAT_VERSION = 1
 
 
@@ -737,6 +742,47 @@ def read_pack(path: Path) -> Pack:
         pack.workflows = raw["workflows.yaml"]
     if not header_broken:
         problems.extend(_cross_problems(pack, broken))
+    problems.extend(_methodology_problems(path, pack))
     if problems:
         raise PackInvalid(problems)
     return pack
+
+
+_WHERE = re.compile(r"^(?P<entry>[a-z_]+(?:\[\d+\])?)(?:\.(?P<field>[A-Za-z0-9_.\[\]-]+))?$")
+
+
+def _methodology_problems(path: Path, pack: Pack) -> Iterator[Problem]:
+    """The pack's optional methodology.yaml, checked as the assessment will read it
+    (`onestop.quality.methodology.parse`: it names the first problem), and its rating
+    criteria against the pack's feedback section."""
+    file = path / METHODOLOGY_FILE
+    if not file.exists():
+        return
+    try:  # read as the assessment reads it (implicit dates included)
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        yield Problem(METHODOLOGY_FILE, "", "", f"not valid YAML: {exc}")
+        return
+    except UnicodeDecodeError:
+        yield Problem(METHODOLOGY_FILE, "", "", "not UTF-8 text")
+        return
+    try:
+        methodology = parse_methodology(document)
+    except MethodologyError as exc:
+        where, sep, message = str(exc).partition(": ")
+        match = _WHERE.match(where) if sep else None
+        if match is None:
+            yield Problem(METHODOLOGY_FILE, "", "", str(exc))
+        else:
+            yield Problem(METHODOLOGY_FILE, match["entry"], match["field"] or "", message)
+        return
+    criteria = pack.feedback.get("criteria") if isinstance(pack.feedback, dict) else None
+    if isinstance(criteria, list) and criteria:
+        known = {str(c.get("code")) for c in criteria if isinstance(c, dict)}
+        unknown = [c for c in methodology.criteria if c not in known]
+        if unknown:
+            yield Problem(
+                METHODOLOGY_FILE, "criteria", "",
+                f"{', '.join(unknown)}: not a rating criterion of pack.yaml's feedback "
+                f"section ({', '.join(sorted(known))})",
+            )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from onestop.applications.models import Application
 from onestop.catalogue.models import Agency, Country
@@ -16,15 +17,15 @@ from onestop.feedback.models import Complaint
 
 
 class ViolationKind(models.TextChoices):
-    DEADLINE_MISSED = "deadline_missed", "deadline missed"
-    DEADLINE_NEAR = "deadline_near", "deadline near"
-    STAGE_OVERDUE = "stage_overdue", "stage over its time limit"
-    WAIT_OVER = "wait_over", "wait over the standard"
-    COUNTER_TIME_OVER = "counter_time_over", "time at the counter over the standard"
-    COMPLAINT_OVERDUE = "complaint_overdue", "complaint answered late"
-    REFUSAL_GROUND = "refusal_ground", "refusal on a ground not in the standard"
-    EXTRA_DOCUMENTS = "extra_documents", "documents requested beyond the standard"
-    UNJUSTIFIED_REFUSAL = "unjustified_refusal", "unjustified refusal"
+    DEADLINE_MISSED = "deadline_missed", _("deadline missed")
+    DEADLINE_NEAR = "deadline_near", _("deadline near")
+    STAGE_OVERDUE = "stage_overdue", _("stage over its time limit")
+    WAIT_OVER = "wait_over", _("wait over the standard")
+    COUNTER_TIME_OVER = "counter_time_over", _("time at the counter over the standard")
+    COMPLAINT_OVERDUE = "complaint_overdue", _("complaint answered late")
+    REFUSAL_GROUND = "refusal_ground", _("refusal on a ground not in the standard")
+    EXTRA_DOCUMENTS = "extra_documents", _("documents requested beyond the standard")
+    UNJUSTIFIED_REFUSAL = "unjustified_refusal", _("unjustified refusal")
 
 
 class FoundBy(models.TextChoices):

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
@@ -487,6 +487,13 @@ def _chain(agency_id: int, parents: Mapping[int, int | None]) -> set[int]:
     return found
 
 
+def kind_labels(language: str) -> dict[str, str]:
+    """The human label of every violation kind, translated into `language` (the digest
+    is rendered later, by the worker: the labels go into its context as text)."""
+    with translation.override(language):
+        return {str(kind.value): str(kind.label) for kind in ViolationKind}
+
+
 def _send_digests(country: Country, fresh: list[Violation], now: dt.datetime) -> int:
     """One message per recipient for this scan, however many violations: the count of
     each kind in their scope and a link to the violations page."""
@@ -514,16 +521,19 @@ def _send_digests(country: Country, fresh: list[Violation], now: dt.datetime) ->
             users[user.pk] = user
             tallies[user.pk] = tally
     sent = 0
+    language = country.languages[0]
+    labels = kind_labels(language)
     for pk, tally in tallies.items():
         context: dict[str, Any] = {
             "languages": country.languages,
             "count": sum(tally.values()),
-            "kinds": [{"kind": kind, "count": n} for kind, n in sorted(tally.items())],
+            "kinds": [{"kind": kind, "label": labels.get(kind, kind), "count": n}
+                      for kind, n in sorted(tally.items())],
             "url": VIOLATIONS_URL,
         }
         try:
             message = enqueue_for_user(
-                user=users[pk], template="violations_digest", language=country.languages[0],
+                user=users[pk], template="violations_digest", language=language,
                 context=context, subject_type="violations",
                 subject_id=f"{country.code}:{now:%Y-%m-%dT%H:%M:%S}",
             )

@@ -51,6 +51,7 @@ import holidays
 from onestop.applications.workflow import Workflow, clock_effect
 from onestop.core.calendar import WorkingCalendar
 from onestop.core.clock import Clock, Pause
+from onestop.demo.feedback import FeedbackInfo, FeedbackPlanner, FeedbackSummary
 from onestop.demo.forms import Applicant, FormContext, FormMaker
 from onestop.demo.people import (
     ID_FIELDS,
@@ -228,6 +229,7 @@ class Context:
     workflows: Mapping[str, Workflow]
     offered_as: Mapping[str, frozenset[str]]  # submission channel -> standard channels
     queue: QueueInfo | None = None  # None: no queue, so no centres' history
+    feedback: FeedbackInfo | None = None  # the pack's feedback rules (None: no feedback)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ class Staff:
     operators: Mapping[int, tuple[Actor, ...]]  # centre pk -> operators
     citizens: Mapping[int, Actor]  # population index -> the citizen's account
     featured: tuple[tuple[Person, Actor], ...] = ()  # existing citizens who get a history
+    controllers: tuple[Actor, ...] = ()  # the control body (complaints at its level)
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,8 @@ class Params:
     chunk_size: int = 20_000
     batch: str = "demo"
     tickets: bool = True  # the centres' history: tickets, appointments, counter sessions
+    feedback: bool = True  # ratings, complaints and the violations they bring
+    alert_share: float = 0.8  # ONESTOP_DEADLINE_ALERT_SHARE: "deadline near" at this share
 
 
 class PlanError(ValueError):
@@ -331,6 +336,7 @@ class PlannedPayment:
     amount: Decimal
     currency: str
     paid_at: datetime
+    status: str = "paid"  # refund_due: flagged by an upheld complaint against a refusal
 
 
 @dataclass(slots=True)
@@ -426,6 +432,10 @@ class Chunk:
     sessions: list[PlannedSession] = field(default_factory=list)
     sequences: list[tuple[int, int, date, int]] = field(default_factory=list)  # last numbers
     overlaps: int = 0
+    # the citizens' side (onestop.demo.feedback)
+    ratings: list[Any] = field(default_factory=list)
+    complaints: list[Any] = field(default_factory=list)
+    violations: list[Any] = field(default_factory=list)
 
 
 # --- workflow routes ---------------------------------------------------------------------
@@ -732,8 +742,10 @@ class Summary:
     appointments: int = 0
     by_ticket: dict[str, int] = field(default_factory=dict)
     overlaps: int = 0  # app tickets the counters had no room for (served over another)
+    feedback: FeedbackSummary = field(default_factory=FeedbackSummary)
 
     def add(self, chunk: Chunk) -> None:
+        FeedbackPlanner.count(self.feedback, chunk)
         self.applications += len(chunk.apps)
         self.events += len(chunk.events)
         self.payments += len(chunk.payments)
@@ -1222,6 +1234,7 @@ class HistoryPlan:
         self._desks: dict[int, _Desk | None] = {}
         self._pickups: dict[date, list[tuple[int, str, int | None]]] = {}
         self._appointment_serial = 0
+        self._feedback = self._feedback_planner()
         self._featured_chance = 0.0
         featured = self.staff.featured
         if featured:
@@ -1251,6 +1264,14 @@ class HistoryPlan:
             self._finish(chunk)
             yield chunk
 
+    def _feedback_planner(self) -> FeedbackPlanner | None:
+        info = self.context.feedback
+        if not self.params.feedback or info is None or self.staff is None:
+            return None
+        return FeedbackPlanner(info=info, calendar=self.calendar, seed=self.params.seed,
+                               country=self.context.country, now=self.params.now,
+                               alert_share=self.params.alert_share, staff=self.staff)
+
     def _sort_day(self, chunk: Chunk, start: int, starts: tuple[int, int, int]) -> None:
         """Put one day's applications in submission order (their events follow them)."""
         apps = chunk.apps[start:]
@@ -1274,6 +1295,8 @@ class HistoryPlan:
 
     def _finish(self, chunk: Chunk) -> None:
         chunk.events.sort(key=lambda e: (e.at, e.app))
+        if self._feedback is not None:
+            self._feedback.add(chunk)
 
     def _evict(self, today: date) -> None:
         for day in [d for d in self._numbers if d < today - timedelta(days=2)]:

@@ -29,7 +29,8 @@ from queue import Empty
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import ProtectedError
+from django.db.models import OuterRef, ProtectedError, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from onestop.accounts.models import User
@@ -61,7 +62,10 @@ from onestop.centres.models import (
     TicketSequence,
     TicketSlice,
 )
+from onestop.control import services as control_services
+from onestop.control.models import Violation, ViolationKind
 from onestop.core.text import localize
+from onestop.demo.feedback import FeedbackInfo, PlannedComplaint
 from onestop.demo.generator import (
     DEMO_KEY,
     SYSTEM,
@@ -82,9 +86,14 @@ from onestop.demo.generator import (
     _utc,
 )
 from onestop.demo.people import Person
+from onestop.feedback.models import Complaint, ComplaintEvent, FeedbackRules, Rating
 
 UNUSABLE_PASSWORD = "!demo-account"  # noqa: S105 ("!": Django's mark of an unusable password)
 """Demo accounts cannot sign in; the `demo-accounts` ones (kz-officer...) take part too."""
+
+
+CONTROLLERS = 3
+"""Demo accounts of the control body, who handle the complaints escalated to it."""
 
 
 class DemoError(Exception):
@@ -196,6 +205,26 @@ def load_context(country: Country) -> Context:
         workflows=workflows,
         offered_as={k: frozenset(v) for k, v in services.CHANNEL_OFFERED_AS.items()},
         queue=load_queue(country, [s.code for s in infos]),
+        feedback=load_feedback(country),
+    )
+
+
+def load_feedback(country: Country) -> FeedbackInfo | None:
+    """The pack's feedback rules as plain data (None when the pack has none)."""
+    rules = FeedbackRules.objects.filter(country=country).first()
+    if rules is None:
+        return None
+    deadlines: dict[str, tuple[int, str]] = {}
+    for level, spec in (rules.deadlines or {}).items():
+        if isinstance(spec, dict) and int(spec.get("value", 0)) >= 1:
+            deadlines[str(level)] = (int(spec["value"]), str(spec.get("unit", "working_days")))
+    return FeedbackInfo(
+        criteria=tuple(str(c["code"]) for c in rules.criteria or [] if isinstance(c, dict)),
+        alert_at_or_below=rules.alert_at_or_below,
+        grounds={str(g["code"]): frozenset(str(x) for x in g.get("subjects") or ())
+                 for g in rules.grounds or [] if isinstance(g, dict) and g.get("code")},
+        deadlines=deadlines,
+        max_extension_days=rules.max_extension_days,
     )
 
 
@@ -290,6 +319,10 @@ def ensure_staff(plan: HistoryPlan, country: Country) -> tuple[Staff, int]:
         for name in names:
             wanted[name] = User(username=name, role=Role.OPERATOR, centre_id=centre_pk,
                                 is_staff=True, password=UNUSABLE_PASSWORD)
+    controllers = [f"{cc}-demo-controller-{k:02d}".lower() for k in range(1, CONTROLLERS + 1)]
+    for name in controllers:
+        wanted[name] = User(username=name, role=Role.CONTROLLER, is_staff=True,
+                            password=UNUSABLE_PASSWORD)
     existing = dict(User.objects.filter(username__in=list(wanted)).values_list("username", "pk"))
     created = _bulk_users([user for name, user in wanted.items() if name not in existing])
     pks = dict(User.objects.filter(username__in=list(wanted)).values_list("username", "pk"))
@@ -354,6 +387,7 @@ def ensure_staff(plan: HistoryPlan, country: Country) -> tuple[Staff, int]:
         operators={pk: tuple(pool) for pk, pool in operator_pools.items()},
         citizens=citizens,
         featured=tuple(featured),
+        controllers=tuple(actor(name, "controller") for name in controllers),
     )
     return staff, created
 
@@ -464,6 +498,21 @@ _LINK_FIELDS = ("ticket_id", "application_id")
 _APPOINTMENT_FIELDS = ("centre_id", "group_id", "citizen_id", "slot_start", "slot_end", "state",
                        "code", "booked_at", "cancelled_at", "reminder_sent_at", "ticket_id")
 _SESSION_FIELDS = ("counter_id", "operator_id", "opened_at", "closed_at")
+_RATING_FIELDS = ("id", "country_id", "application_id", "ticket_id", "agency_id", "centre_id",
+                  "citizen_id", "channel", "scores", "mean", "lowest", "comment", "alert",
+                  "created_at", "updated_at")
+_COMPLAINT_FIELDS = (
+    "id", "number", "country_id", "level", "subject", "ground", "text", "application_id",
+    "agency_id", "centre_id", "citizen_id", "state", "registered_at", "deadline_at",
+    "extended_to", "extension_reason", "handler_id", "decision", "decision_reason",
+    "decided_at", "escalated_from_id",
+)
+_COMPLAINT_EVENT_FIELDS = ("id", "complaint_id", "at", "action", "actor_id", "note")
+_VIOLATION_FIELDS = ("country_id", "kind", "key", "found_at", "found_by", "application_id",
+                     "complaint_id", "agency_id", "centre_id", "person_id", "detail")
+# the state of a complaint after each action (the audit entry records it)
+_STATE_AFTER = {"registered": "registered", "assigned": "in_review", "extended": "in_review",
+                "decided": "decided", "withdrawn": "withdrawn", "escalated": "escalated"}
 _SEQUENCE_FIELDS = ("centre_id", "group_id", "day", "last")
 
 
@@ -479,6 +528,10 @@ class WriteStats:
     slices: int = 0
     appointments: int = 0
     sessions: int = 0
+    ratings: int = 0
+    complaints: int = 0
+    complaint_events: int = 0
+    violations: int = 0
     head: chain.Head = chain.GENESIS
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -501,6 +554,13 @@ class ChunkWriter:
         self.appointments = _Table(Appointment, _APPOINTMENT_FIELDS)
         self.sessions = _Table(CounterSession, _SESSION_FIELDS)
         self.sequences = _Table(TicketSequence, _SEQUENCE_FIELDS)
+        self.ratings = _Table(Rating, _RATING_FIELDS)
+        self.complaints = _Table(Complaint, _COMPLAINT_FIELDS)
+        self.complaint_events = _Table(ComplaintEvent, _COMPLAINT_EVENT_FIELDS)
+        self.violations = _Table(Violation, _VIOLATION_FIELDS)
+        self._ticket_ids: list[int] = []
+        self._complaint_offsets: dict[int, int] = {}
+        self._feedback_audit: list[tuple[str, str, str, str, str, dict[str, Any]]] = []
         self.stats = WriteStats()
         self._floors: dict[str, int] = {}
         self._last: chain.Record | None = None
@@ -543,8 +603,12 @@ class ChunkWriter:
                                                        timings)
             self.stats.offers += self.offers.write(self._offer_rows(chunk, app_ids, offer_ids),
                                                    timings)
+            self._ticket_ids = []
             if chunk.tickets or chunk.appointments:
                 self._write_queue(chunk, app_ids, timings)
+            self._feedback_audit = []
+            if chunk.ratings or chunk.complaints or chunk.violations:
+                self._write_feedback(chunk, app_ids, timings)
             # the audit entries last: the chain's head stays locked until the commit
             head = audit_services.lock_head(connection.alias)
             self.stats.audit += self.audit.write(self._audit_rows(chunk, event_ids, head),
@@ -561,6 +625,7 @@ class ChunkWriter:
         have), their slices and applications, appointments, sessions, sequences."""
         self._continue_numbering(chunk)
         ticket_ids = self._ids(Ticket, len(chunk.tickets))
+        self._ticket_ids = ticket_ids
         t = self._time
         d = self._day
         stats = self.stats
@@ -611,6 +676,97 @@ class ChunkWriter:
              for s in chunk.sessions), timings)
         self.sequences.write(((c, g, d(day), last) for c, g, day, last in chunk.sequences
                               if (c, g, day) not in self._sequences_updated), timings)
+
+    def _complaint_number(self, complaint: PlannedComplaint) -> str:
+        """`feedback.services._new_number`: C-<year>-<six digits>, after the highest number
+        of that year already given (read once per year, before the run writes any)."""
+        offset = self._complaint_offsets.get(complaint.year)
+        if offset is None:
+            prefix = f"C-{complaint.year}-"
+            last = (Complaint.objects.filter(number__startswith=prefix).order_by("-number")
+                    .values_list("number", flat=True).first())
+            offset = self._complaint_offsets[complaint.year] = (
+                int(last[len(prefix):]) if last else 0)
+        return f"C-{complaint.year}-{offset + complaint.serial:06d}"
+
+    def _write_feedback(self, chunk: Chunk, app_ids: list[int],
+                        timings: dict[str, float]) -> None:
+        """Ratings, complaints with their events, and the violations of the chunk (keys as
+        the live code gives them); their audit entries are chained after the events'."""
+        t, js = self._time, self._json
+        country = self.country.pk
+        decimal = connection.ops.adapt_decimalfield_value
+        stats = self.stats
+        audit = self._feedback_audit
+        apps = chunk.apps
+        rating_ids = self._ids(Rating, len(chunk.ratings))
+        complaint_ids = self._ids(Complaint, len(chunk.complaints))
+        event_ids = self._ids(ComplaintEvent, sum(len(c.events) for c in chunk.complaints))
+        numbers = [self._complaint_number(c) for c in chunk.complaints]
+
+        def rating_rows() -> Iterator[tuple[Any, ...]]:
+            for rating, pk in zip(chunk.ratings, rating_ids, strict=True):
+                at = t(rating.created_at)
+                app = apps[rating.app] if rating.app is not None else None
+                ticket = self._ticket_ids[rating.ticket] if rating.ticket is not None else None
+                yield (pk, country, app_ids[rating.app] if app is not None else None, ticket,
+                       rating.agency, rating.centre, rating.citizen, rating.channel,
+                       js(rating.scores), decimal(rating.mean, 3, 2), rating.lowest,
+                       rating.comment, rating.alert, at, at)
+                name = app.account.username if app is not None and app.account else "anonymous"
+                audit.append((name, "citizen", "rating.given", "rating", str(pk), {
+                    "application": app.number if app is not None else None, "ticket": ticket,
+                    "channel": rating.channel, "scores": rating.scores, "mean": str(rating.mean),
+                    "alert": rating.alert, "at": rating.created_at.isoformat()}))
+
+        def complaint_rows() -> Iterator[tuple[Any, ...]]:
+            for complaint, pk, number in zip(chunk.complaints, complaint_ids, numbers,
+                                             strict=True):
+                upper = complaint.escalated_from
+                yield (pk, number, country, complaint.level, complaint.subject,
+                       complaint.ground, complaint.text, app_ids[complaint.app],
+                       complaint.agency, complaint.centre, complaint.citizen, complaint.state,
+                       t(complaint.registered_at), t(complaint.deadline_at),
+                       t(complaint.extended_to), complaint.extension_reason, complaint.handler,
+                       complaint.decision, complaint.decision_reason, t(complaint.decided_at),
+                       complaint_ids[upper] if upper is not None else None)
+
+        def event_rows() -> Iterator[tuple[Any, ...]]:
+            ids = iter(event_ids)
+            for complaint, cpk, number in zip(chunk.complaints, complaint_ids, numbers,
+                                              strict=True):
+                for event in complaint.events:
+                    pk = next(ids)
+                    yield (pk, cpk, t(event.at), event.action, event.actor, event.note)
+                    data = dict(event.data)
+                    for key in ("to", "from"):
+                        if key in data:
+                            data[key] = numbers[data[key]]
+                    audit.append((event.actor_name, event.actor_role,
+                                  f"complaint.{event.action}", "complaint", number, {
+                                      "event": pk, "level": complaint.level,
+                                      "state": _STATE_AFTER.get(event.action, complaint.state),
+                                      "at": event.at.isoformat(), **data}))
+
+        def violation_rows() -> Iterator[tuple[Any, ...]]:
+            for v in chunk.violations:
+                detail = dict(v.detail)
+                for key, index in v.numbers.items():
+                    detail[key] = numbers[index]
+                if v.complaint is not None and v.kind == ViolationKind.COMPLAINT_OVERDUE:
+                    key = f"{v.kind}:{numbers[v.complaint]}"
+                    detail.setdefault("complaint", numbers[v.complaint])
+                else:
+                    key = f"{v.kind}:app:{app_ids[v.app]}"
+                yield (country, v.kind, key, t(v.found_at), v.found_by,
+                       app_ids[v.app] if v.app is not None else None,
+                       complaint_ids[v.complaint] if v.complaint is not None else None,
+                       v.agency, v.centre, v.person, js(detail))
+
+        stats.ratings += self.ratings.write(rating_rows(), timings)
+        stats.complaints += self.complaints.write(complaint_rows(), timings)
+        stats.complaint_events += self.complaint_events.write(event_rows(), timings)
+        stats.violations += self.violations.write(violation_rows(), timings)
 
     def _continue_numbering(self, chunk: Chunk) -> None:
         """Where a day already has tickets of a group (issued live, or kept from before),
@@ -694,7 +850,7 @@ class ChunkWriter:
         amount = connection.ops.adapt_decimalfield_value
         for payment in chunk.payments:
             yield (app_ids[payment.app], "simulated", payment.reference,
-                   amount(payment.amount, 14, 2), payment.currency, Payment.Status.PAID.value,
+                   amount(payment.amount, 14, 2), payment.currency, payment.status,
                    t(payment.paid_at), None)
 
     def _offer_rows(self, chunk: Chunk, app_ids: list[int],
@@ -733,6 +889,14 @@ class ChunkWriter:
                    record.action, "application", record.subject_id, js(data),
                    previous, digest)
             previous = digest
+        for username, role, action, subject_type, subject_id, data in self._feedback_audit:
+            sequence += 1
+            record = chain.Record(sequence, recorded, username, role, action, subject_type,
+                                  subject_id, data, previous, "")
+            digest = compute(record)
+            yield (sequence, stored_time, username, role, action, subject_type, subject_id,
+                   js(data), previous, digest)
+            previous = digest
         if record is not None:
             self._last = record._replace(hash=previous)
         self.stats.head = chain.Head(sequence, previous)
@@ -754,6 +918,40 @@ _HANDLED = {
     (ApplicationDocument, "application"), (ProactiveOffer, "source"),
     (ProactiveOffer, "application"), (Application, "started_by"), (Ticket, "applications"),
 }
+
+
+def _delete_feedback(country: Country, applications: models.QuerySet[Application]) -> None:
+    """Delete the ratings, complaints (with their events) and violations about demo
+    applications and demo tickets (those the demo operators called)."""
+    quote = connection.ops.quote_name
+    tickets = Ticket.objects.filter(
+        centre__country=country, operator__username__startswith=f"{country.code}-demo-",
+        operator__role=Role.OPERATOR,
+    ).values("pk")
+    complaints = Complaint.objects.filter(application__in=applications).values("pk")
+    with connection.cursor() as cursor:
+        def delete(model: type[models.Model], column: str,
+                   subquery: models.QuerySet[Any]) -> None:
+            sql, params = subquery.query.sql_with_params()
+            cursor.execute(
+                f"DELETE FROM {quote(model._meta.db_table)} "  # noqa: S608
+                f"WHERE {quote(column)} IN ({sql})", params,
+            )
+
+        for column, subquery in (("application_id", applications.values("pk")),
+                                 ("ticket_id", tickets), ("complaint_id", complaints)):
+            delete(Violation, column, subquery)
+        delete(Rating, "application_id", applications.values("pk"))
+        delete(Rating, "ticket_id", tickets)
+        delete(ComplaintEvent, "complaint_id", complaints)
+        # both levels at once: the escalation's reference is checked at the commit
+        ids = list(complaints.values_list("pk", flat=True))
+        for start in range(0, len(ids), 2000):
+            cursor.execute(
+                f"DELETE FROM {quote(Complaint._meta.db_table)} WHERE id IN "  # noqa: S608
+                f"({', '.join(['%s'] * len(ids[start:start + 2000]))})",
+                ids[start:start + 2000],
+            )
 
 
 def _delete_queue(country: Country, applications: models.QuerySet[Application]) -> int:
@@ -827,6 +1025,7 @@ def delete_demo(country: Country) -> int:
         count = demo.count()
         if not count:
             return 0
+        _delete_feedback(country, demo)
         _delete_queue(country, demo)
         ids_sql, ids_params = demo.values("pk").query.sql_with_params()
         for relation in Application._meta.related_objects:
@@ -898,6 +1097,7 @@ class Result:
     seconds: float = 0.0
     plan_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    scanned: dict[str, int] = field(default_factory=dict)  # violations the scans found
 
 
 def generate(
@@ -953,6 +1153,12 @@ def generate(
     stats = writer.stats if writer is not None else WriteStats()
     if "plan" in waited:
         stats.timings["waiting for the plan"] = waited["plan"]
+    scanned: dict[str, int] = {}
+    if writer is not None and params.feedback:
+        started_scan = time.perf_counter()
+        scanned = scan_history(country, params.now)
+        stats.timings["violation scans"] = time.perf_counter() - started_scan
+        stats.violations += sum(scanned.values())
     if writer is not None:
         audit_record(
             actor_username=SYSTEM, actor_role=SYSTEM, action="demo.generated",
@@ -964,7 +1170,49 @@ def generate(
         )
     elapsed = time.perf_counter() - started
     return Result(plan.summary, stats, deleted, accounts, elapsed,
-                  elapsed - stats.seconds, plan.summary.warnings)
+                  elapsed - stats.seconds, plan.summary.warnings, scanned)
+
+
+def scan_history(country: Country, now: datetime) -> dict[str, int]:
+    """Run the control body's scans over the written history at `now`, as the periodic
+    job does (`onestop.control.services.SCANS`, the same queries and keys), then date
+    each violation found in the demo's rows when a scan running every few minutes would
+    have found it: a missed deadline at the deadline, a refusal at the refusal, a wait or
+    a counter time at the end of the visit, a late answer at the complaint's deadline.
+    The rest (the open applications' warnings) stays found `now`. No digest is sent (a
+    history is not news); one audit entry records the scan. Returns the new rows by kind.
+    """
+    found: dict[str, int] = {}
+    with transaction.atomic():
+        for kind, run in control_services.SCANS.items():
+            found[str(kind)] = len(run(country, now))
+        _date_found(country, now)
+        audit_record(
+            actor_username=SYSTEM, actor_role=SYSTEM, action="violations.scanned",
+            subject_type="country", subject_id=country.code,
+            data={"at": now.isoformat(), "new": found, "notified": 0, "demo": True},
+        )
+    return found
+
+
+def _date_found(country: Country, now: datetime) -> None:
+    demo = demo_applications(country).values("pk")
+    tickets = Ticket.objects.filter(
+        centre__country=country, operator__username__startswith=f"{country.code}-demo-"
+    ).values("pk")
+    fresh = Violation.objects.filter(country=country, found_at=now)
+    app = Application.objects.filter(pk=OuterRef("application_id"))
+    ticket = Ticket.objects.filter(pk=OuterRef("ticket_id"))
+    complaint = Complaint.objects.filter(pk=OuterRef("complaint_id")).annotate(
+        due=Coalesce("extended_to", "deadline_at"))
+    fresh.filter(kind=ViolationKind.DEADLINE_MISSED, application__in=demo).update(
+        found_at=Subquery(app.values("deadline_at")[:1]))
+    fresh.filter(kind=ViolationKind.REFUSAL_GROUND, application__in=demo).update(
+        found_at=Subquery(app.values("completed_at")[:1]))
+    fresh.filter(kind__in=[ViolationKind.WAIT_OVER, ViolationKind.COUNTER_TIME_OVER],
+                 ticket__in=tickets).update(found_at=Subquery(ticket.values("finished_at")[:1]))
+    fresh.filter(kind=ViolationKind.COMPLAINT_OVERDUE, application__in=demo).update(
+        found_at=Subquery(complaint.values("due")[:1]))
 
 
 def _can_fork() -> bool:
@@ -1027,7 +1275,8 @@ def _dry_staff(plan: HistoryPlan) -> Staff:
                  for pk, (code, count) in plan.operator_needs().items()}
     citizens = {i: Actor(-1, plan.population.username(i), "citizen")
                 for i in range(plan.population.size)}
-    return Staff(officers, supervisors, operators, citizens)
+    controllers = tuple(Actor(-1, f"controller-{k}", "controller") for k in range(CONTROLLERS))
+    return Staff(officers, supervisors, operators, citizens, controllers=controllers)
 
 
 # --- a digest of the history, for determinism checks ---------------------------------------
@@ -1115,5 +1364,43 @@ def history_digest(country: Country) -> str:
             session.counter.centre.code, session.counter.number, name(session.operator),
             session.opened_at.isoformat(),
             session.closed_at.isoformat() if session.closed_at else "",
+        ]).encode())
+    demo = demo_applications(country).values("pk")
+    for rating in Rating.objects.filter(country=country).filter(
+        models.Q(application__in=demo)
+        | models.Q(ticket__operator__username__startswith=f"{country.code}-demo-")
+    ).select_related("application", "ticket__centre", "agency", "centre", "citizen").order_by(
+        "created_at", "pk"
+    ):
+        rated = rating.ticket
+        digest.update(json.dumps([
+            rating.application.number if rating.application else "",
+            [rated.centre.code, rated.day.isoformat(), rated.number] if rated else [],
+            rating.agency.code if rating.agency else "",
+            rating.centre.code if rating.centre else "", name(rating.citizen), rating.channel,
+            rating.scores, str(rating.mean), rating.lowest, rating.comment, rating.alert,
+            rating.created_at.isoformat(),
+        ], sort_keys=True, ensure_ascii=False).encode())
+    for complaint in Complaint.objects.filter(application__in=demo).select_related(
+        "application", "handler", "citizen", "escalated_from"
+    ).prefetch_related("events__actor").order_by("number"):
+        lines: list[Any] = [
+            complaint.number, complaint.level, complaint.subject, complaint.ground,
+            complaint.application.number if complaint.application else "",
+            name(complaint.citizen), name(complaint.handler), complaint.state,
+            complaint.registered_at.isoformat(), complaint.deadline_at.isoformat(),
+            complaint.extended_to.isoformat() if complaint.extended_to else "",
+            complaint.decision, complaint.decided_at.isoformat() if complaint.decided_at else "",
+            complaint.escalated_from.number if complaint.escalated_from else "",
+        ]
+        for step in sorted(complaint.events.all(), key=lambda e: (e.at, e.pk)):
+            lines.append([step.at.isoformat(), step.action, name(step.actor), step.note])
+        digest.update(json.dumps(lines, ensure_ascii=False).encode())
+    for violation in Violation.objects.filter(application__in=demo).select_related(
+        "application", "person"
+    ).order_by("application__number", "kind", "found_at"):
+        digest.update(json.dumps([
+            violation.kind, violation.application.number if violation.application else "",
+            violation.found_by, violation.found_at.isoformat(), name(violation.person),
         ]).encode())
     return digest.hexdigest()

@@ -50,6 +50,12 @@ MEASURES = (
 SCORABLE = frozenset(MEASURES) - {"cost_per_transaction"}
 # the counts a unit's cases may be taken from
 CASE_COUNTS = ("finished", "submitted", "ratings", "served")
+# the kinds of violation the control scans record (`onestop.control.models.ViolationKind`,
+# kept equal by a test): a penalty counts some of them
+VIOLATION_KINDS = (
+    "deadline_missed", "deadline_near", "stage_overdue", "wait_over", "counter_time_over",
+    "complaint_overdue", "refusal_ground", "extra_documents", "unjustified_refusal",
+)
 
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -229,6 +235,17 @@ def parse(definition: Any) -> Methodology:
     if extra:
         raise MethodologyError(f"penalties: unknown key(s): {', '.join(extra)}")
 
+    penalty_kinds = _strings(penalties.get("kinds", []), "penalties.kinds")
+    unknown_kinds = [kind for kind in penalty_kinds if kind not in VIOLATION_KINDS]
+    if unknown_kinds:
+        raise MethodologyError(
+            f"penalties.kinds: {', '.join(unknown_kinds)} is not a kind of violation "
+            f"(kinds: {', '.join(VIOLATION_KINDS)})"
+        )
+    penalty_points = _number(penalties.get("points_per_violation_per_1000", 0),
+                             "penalties.points_per_violation_per_1000")
+    penalty_cap = _number(penalties.get("cap", 0), "penalties.cap")
+
     cases = definition.get("cases", "finished")
     if cases not in CASE_COUNTS:
         raise MethodologyError(f"cases: one of {', '.join(CASE_COUNTS)}, got {cases!r}")
@@ -261,10 +278,9 @@ def parse(definition: Any) -> Methodology:
         bands=tuple(bands),
         min_cases=min_cases,
         cases=cases,
-        penalty_points=_number(penalties.get("points_per_violation_per_1000", 0),
-                               "penalties.points_per_violation_per_1000"),
-        penalty_cap=_number(penalties.get("cap", 0), "penalties.cap"),
-        penalty_kinds=_strings(penalties.get("kinds", []), "penalties.kinds"),
+        penalty_points=penalty_points,
+        penalty_cap=penalty_cap,
+        penalty_kinds=penalty_kinds,
         channel_costs=channel_costs,
         digital_channels=_strings(
             definition.get("digital_channels", ["portal", "api", "proactive"]),

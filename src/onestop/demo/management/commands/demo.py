@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from onestop.catalogue.models import Country
 from onestop.catalogue.selectors import calendar_for
+from onestop.control.services import alert_share
 from onestop.demo.generator import CHANNELS, DEFAULT_MIX, Params
 from onestop.demo.writer import DemoError, Result, demo_applications, generate
 
@@ -131,10 +132,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-tickets", action="store_true",
                             help="leave out the centres' history (tickets, appointments, "
                             "counter sessions) of the applications submitted at counters")
+        parser.add_argument("--no-feedback", action="store_true",
+                            help="leave out ratings, complaints and violations (and the "
+                            "control scan over the history)")
         parser.add_argument("--serial", action="store_true",
                             help="plan and write in this one process (by default a second "
                             "process plans while this one writes; the history is the same)")
-
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = options["verbosity"]
         code = options["country"]
@@ -165,6 +168,8 @@ class Command(BaseCommand):
             chunk_size=options["chunk_size"],
             batch=f"{code}-{year}-seed{options['seed']}",
             tickets=not options["no_tickets"],
+            feedback=not options["no_feedback"],
+            alert_share=alert_share(),
         )
         stream = getattr(self.stderr, "_out", sys.stderr)
         progress = Progress(params.applications, stream, enabled=options["verbosity"] > 0)
@@ -215,12 +220,31 @@ class Command(BaseCommand):
                 s.by_ticket.items(), key=lambda kv: -kv[1]))
             out(f"  centres:   {s.tickets:,} tickets ({kinds}), {s.slices:,} slices, "
                 f"{s.sessions:,} counter sessions, {s.appointments:,} appointments")
+        f = s.feedback
+        if f.ratings or f.ticket_ratings or f.complaints:
+            rated = f.ratings + f.ticket_ratings
+            out(f"  feedback:  {f.ratings:,} ratings of applications and {f.ticket_ratings:,} "
+                f"of tickets ({f.alerts / max(rated, 1):.1%} alerts to supervisors and "
+                f"control); {f.complaints:,} complaints: {f.late_answers:,} answered late, "
+                f"{f.escalated:,} escalated to the control body, {f.upheld:,} upheld in "
+                f"whole or part, {f.refunds:,} refunds flagged")
+        found: dict[str, int] = dict(f.violations)
+        for kind, count in result.scanned.items():
+            found[kind] = found.get(kind, 0) + count
+        if any(found.values()):
+            listed = ", ".join(f"{k} {v:,}" for k, v in sorted(found.items(), key=lambda kv:
+                                                                  -kv[1]) if v)
+            scanned = sum(result.scanned.values())
+            out(f"  violations: {sum(found.values()):,} ({listed})"
+                + ("" if dry_run else f"; {scanned:,} of them found by the control scans run "
+                   "over the history"))
         if s.overlaps:
             self.stderr.write(f"demo: warning: {s.overlaps:,} counter applications found no "
                               "free counter of their group (served over another ticket, or "
                               "without a ticket)")
         rows = w.applications + w.events + w.payments + w.offers + w.audit + w.tickets + \
-            w.slices + w.appointments + w.sessions
+            w.slices + w.appointments + w.sessions + w.ratings + w.complaints + \
+            w.complaint_events + w.violations
         out(f"  time:      {result.seconds:,.1f} s: {rate:,.0f} applications/s"
             + ("" if dry_run else f", {rows / max(result.seconds, 1e-9):,.0f} rows/s (writing "
                f"{w.seconds:,.1f} s)") + f"; peak memory {peak:,.0f} MB")
