@@ -430,7 +430,7 @@ def _indicators_table(c: Context, block: dict[str, Any], result: dict[str, Any],
     table = Table(table_id, gettext("The indicators behind the score, %(period)s") % {
         "period": c.period}, [
         ("indicator", gettext("Indicator")), ("code", gettext("Code")),
-        ("weight", gettext("Weight")), ("value", gettext("Value (% or cost)")),
+        ("weight", gettext("Weight")), ("value", gettext("Value (per cent or cost)")),
         ("n", gettext("Cases (n)"))])
     for indicator in block["indicators"]:
         cells = _value_cells([indicator], result["values"])
