@@ -51,3 +51,30 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 )
 def test_api_conforms_to_its_openapi_document(case, admin_token: str) -> None:  # type: ignore[no-untyped-def]
     case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"})
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_no_two_api_schemas_share_a_name() -> None:
+    """The OpenAPI document names each schema by its class name: two different schemas of
+    one name (in two apps) would be one component, and one of them wrongly described."""
+    from ninja import Schema
+
+    import onestop.api  # noqa: F401 (every router and its schemas imported)
+
+    by_name: dict[str, dict[str, object]] = {}
+    clashes = []
+    for schema in _subclasses(Schema):
+        if not schema.__module__.startswith("onestop."):
+            continue
+        shape = schema.model_json_schema()
+        shape.pop("title", None)
+        shape.pop("description", None)
+        known = by_name.setdefault(schema.__name__, shape)
+        if known != shape:
+            clashes.append(f"{schema.__name__} ({schema.__module__})")
+    assert clashes == []

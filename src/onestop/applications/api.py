@@ -51,7 +51,7 @@ def auth_user(request: HttpRequest) -> User:
     return user
 
 
-class DocumentIn(Schema):
+class UploadIn(Schema):
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     filename: str = Field(min_length=1, max_length=200)
     content_type: str = Field(max_length=100)
@@ -78,7 +78,7 @@ class ApplicationIn(Schema):
     phone: str = Field(default="", max_length=32)
     email: str = Field(default="", max_length=254)
     region: str | None = Field(default=None, max_length=16)
-    documents: list[DocumentIn] = Field(default_factory=list, max_length=20)
+    documents: list[UploadIn] = Field(default_factory=list, max_length=20)
 
 
 class NamedOut(Schema):
@@ -86,7 +86,7 @@ class NamedOut(Schema):
     name: str
 
 
-class DocumentOut(Schema):
+class ApplicationDocumentOut(Schema):
     id: int
     code: str
     kind: str
@@ -112,7 +112,7 @@ class ApplicationOut(Schema):
     refusal_ground: str
     refusal_reason: str
     fee_amount: Decimal
-    documents: list[DocumentOut]
+    documents: list[ApplicationDocumentOut]
     actions: list[str] = Field(description="what the requesting user may do now")
 
 
@@ -277,7 +277,7 @@ def _service_and_standard(
     return found, None
 
 
-class ListQuery(Schema):
+class ApplicationListQuery(Schema):
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
@@ -290,7 +290,7 @@ class ApplicationListOut(Schema):
 @router.get("/applications", auth=bearer,
             response={200: ApplicationListOut, 401: ErrorOut, 422: ErrorOut},
             summary="My applications, or those in my scope")
-def list_applications(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
+def list_applications(request: HttpRequest, query: Query[ApplicationListQuery]) -> dict[str, Any]:
     user = auth_user(request)
     applications = selectors.with_clock_events(
         selectors.visible(user).order_by("-submitted_at", "-pk")
@@ -342,8 +342,8 @@ class ActionIn(Schema):
     ground: str = Field(default="", max_length=64)
     requested_documents: list[str] = Field(default_factory=list, max_length=20)
     agency: str = Field(default="", max_length=32)
-    documents: list[DocumentIn] = Field(default_factory=list, max_length=20)
-    result_document: DocumentIn | None = None
+    documents: list[UploadIn] = Field(default_factory=list, max_length=20)
+    result_document: UploadIn | None = None
 
 
 @router.post("/applications/{number}/actions", auth=bearer,
@@ -550,7 +550,7 @@ class BundleIn(Schema):
         min_length=1, max_length=20,
         description="service code -> its e-form fields; all are submitted or none",
     )
-    documents: dict[str, list[DocumentIn]] = Field(
+    documents: dict[str, list[UploadIn]] = Field(
         default_factory=dict, description="service code -> the documents for that service"
     )
 

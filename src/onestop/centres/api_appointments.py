@@ -126,7 +126,7 @@ class NamedOut(Schema):
     name: str
 
 
-class CentreOut(Schema):
+class AppointmentCentreOut(Schema):
     id: int
     code: str
     name: str
@@ -136,7 +136,7 @@ class CentreOut(Schema):
 class AppointmentOut(Schema):
     code: str = Field(description="shown at booking; typed at the centre's kiosk")
     state: str = Field(description="booked, cancelled, arrived or no_show")
-    centre: CentreOut
+    centre: AppointmentCentreOut
     group: NamedOut
     slot_start: dt.datetime
     slot_end: dt.datetime

@@ -62,7 +62,7 @@ class StageOut(Schema):
     exits: dict[str, int]
 
 
-class DocumentOut(Schema):
+class ReworkDocumentOut(Schema):
     code: str
     source: str
     requests: int
@@ -75,7 +75,7 @@ class DocumentOut(Schema):
 class ReworkOut(Schema):
     loop_applications: int
     re_entries: dict[str, int]
-    documents: list[DocumentOut]
+    documents: list[ReworkDocumentOut]
 
 
 class WaitOut(Schema):
@@ -122,7 +122,7 @@ class ChangeOut(Schema):
         description="the facts per service (the key \"\" for a centre)")
 
 
-class ServiceSummaryOut(Schema):
+class BottleneckServiceOut(Schema):
     service: str
     applications: int
     finished: int
@@ -137,7 +137,7 @@ class ReportOut(Schema):
     starts_at: dt.datetime
     ends_at: dt.datetime
     as_of: dt.datetime
-    services: list[ServiceSummaryOut]
+    services: list[BottleneckServiceOut]
     recommended: list[ChangeOut]
     total_saving_days: float
     candidates: list[ChangeOut]
