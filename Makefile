@@ -27,9 +27,19 @@ run: install var/secret_key
 	$(BIN)/onestop migrate --no-input
 	$(BIN)/onestop load-pack $(PACK)
 	$(BIN)/onestop demo --country $(PACK) --skip-existing
+	@$(MAKE) --no-print-directory var/.assessed-$(PACK)
 	$(BIN)/onestop collectstatic --no-input --verbosity 0
 	$(BIN)/onestop demo-accounts --country $(PACK)
 	$(BIN)/onestop serve --host $(HOST) --port $(PORT) --with-worker
+
+# Once, after the first demo history: an assessment of this year (the quality pages and
+# the rankings) and the public site's snapshots (/monitor/). In production these run on
+# a schedule (docs/methodology.md, docs/public.md).
+var/.assessed-$(PACK):
+	$(BIN)/onestop assess --period $$(date +%Y) --scope agency --country $(PACK)
+	$(BIN)/onestop assess --period $$(date +%Y) --scope region --country $(PACK)
+	$(BIN)/onestop public refresh --country $(PACK)
+	@touch $@
 
 # axe-core (accessibility checks in the browser tests) comes from npm; without npm the
 # browser tests say so and skip, except in CI where they must run.
