@@ -6,12 +6,9 @@ Recipients are personal data: the list does not show them, search does not look 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from onestop.accounts.roles import Role
+from onestop.accounts.admin_readonly import ReadOnlyAdmin
 from onestop.notifications.models import Message
 
 
@@ -26,7 +23,7 @@ def mask(recipient: str) -> str:
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     list_display = (
         "id", "channel", "template", "language", "subject_type", "subject_id",
         "status", "attempts", "next_attempt_at", "sent_at", "created_at",
@@ -44,23 +41,3 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="recipient")
     def masked_recipient(self, message: Message) -> str:
         return mask(message.recipient)
-
-    def _is_admin(self, request: HttpRequest) -> bool:
-        user: Any = request.user
-        role = getattr(user, "role", None)
-        return bool(user.is_active and (user.is_superuser or role == Role.ADMIN))
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._is_admin(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._is_admin(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
