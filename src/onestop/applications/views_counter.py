@@ -35,7 +35,6 @@ from onestop.applications.views_office import (
     StaffForm,
     _act,
     _download,
-    _error,
     _fit,
     _for_roles,
     _mark_invalid,
@@ -48,6 +47,7 @@ from onestop.catalogue.selectors import current_standard, search_services, servi
 from onestop.centres import selectors as queue_selectors
 from onestop.centres import services as queue
 from onestop.centres.models import Centre
+from onestop.core.pages import error_page
 
 CENTRE_CHANNELS = frozenset(services.CHANNEL_OFFERED_AS["centre"])
 COUNTER = Desk("office:counter_application", "office:counter_act", None,
@@ -131,7 +131,7 @@ def _counter_service(request: HttpRequest, code: str) -> tuple[Service, ServiceS
 def counter_service(request: HttpRequest, code: str) -> HttpResponse:
     found = _counter_service(request, code)
     if found is None:
-        return _error(request, _("This service is not offered at one-stop-shop centres."), 404)
+        return error_page(request, _("This service is not offered at one-stop-shop centres."), 404)
     service, standard = found
     user = _user(request)
     language = {"standard": standard, "language": get_language() or "en",
@@ -205,7 +205,7 @@ def _taken_here(request: HttpRequest, number: str) -> Application | HttpResponse
     """An application taken at the operator's centre (what its receipt is printed for)."""
     application = selectors.visible(_user(request)).filter(number=number).first()
     if application is None:
-        return _error(request, _("No application with this number was taken at your centre."),
+        return error_page(request, _("No application with this number was taken at your centre."),
                       404)
     return application
 

@@ -51,6 +51,7 @@ from onestop.applications.models import Application, ApplicationDocument, Applic
 from onestop.applications.workflow import Action, NotPermitted, Workflow
 from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
 from onestop.catalogue.selectors import agencies_in_scope, current_standard
+from onestop.core.pages import error_page
 from onestop.core.text import enum_titles, localize
 
 PAGE_SIZE = 50
@@ -77,10 +78,6 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _error(request: HttpRequest, message: str | Promise, status: int) -> HttpResponse:
-    return render(request, "applications/office/error.html",
-                  {"message": message, "status": status}, status=status)
-
 
 def _for_roles(roles: Iterable[str], refusal: str | Promise) -> Callable[[View], View]:
     """Anonymous visitors sign in first; signed-in users of other roles get a 403 page."""
@@ -90,7 +87,7 @@ def _for_roles(roles: Iterable[str], refusal: str | Promise) -> Callable[[View],
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if _user(request).role not in allowed:
-                return _error(request, refusal, 403)
+                return error_page(request, refusal, 403)
             return view(request, *args, **kwargs)
 
         return login_required(guarded)
@@ -507,11 +504,11 @@ def _event_row(event: ApplicationEvent, workflow: Workflow,
     }
 
 
-def _visible_or_error(request: HttpRequest, number: str) -> Application | HttpResponse:
+def _visible_orerror_page(request: HttpRequest, number: str) -> Application | HttpResponse:
     try:
         return selectors.get_visible(_user(request), number)
     except NotFound:
-        return _error(request, _("No application with this number is open to you."), 404)
+        return error_page(request, _("No application with this number is open to you."), 404)
 
 
 @require_GET
@@ -521,7 +518,7 @@ def application_page(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _show(request: HttpRequest, number: str, desk: Desk) -> HttpResponse:
-    application = _visible_or_error(request, number)
+    application = _visible_orerror_page(request, number)
     if isinstance(application, HttpResponse):
         return application
     return _application_page(request, application, desk)
@@ -534,7 +531,7 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _act(request: HttpRequest, number: str, desk: Desk) -> HttpResponse:
-    application = _visible_or_error(request, number)
+    application = _visible_orerror_page(request, number)
     if isinstance(application, HttpResponse):
         return application
     user = _user(request)
@@ -574,7 +571,7 @@ def _act(request: HttpRequest, number: str, desk: Desk) -> HttpResponse:
 @require_POST
 @office_only
 def assign(request: HttpRequest, number: str) -> HttpResponse:
-    application = _visible_or_error(request, number)
+    application = _visible_orerror_page(request, number)
     if isinstance(application, HttpResponse):
         return application
     user = _user(request)
@@ -610,13 +607,13 @@ def document(request: HttpRequest, number: str, document_id: int) -> HttpRespons
 
 
 def _download(request: HttpRequest, number: str, document_id: int) -> HttpResponseBase:
-    application = _visible_or_error(request, number)
+    application = _visible_orerror_page(request, number)
     if isinstance(application, HttpResponse):
         return application
     try:
         found: ApplicationDocument = selectors.document(application, document_id)
     except NotFound:
-        return _error(request, _("No such document in this application."), 404)
+        return error_page(request, _("No such document in this application."), 404)
     extension = mimetypes.guess_extension(found.content_type) or ""
     return FileResponse(found.file.open("rb"), as_attachment=True,
                         filename=f"{number}-{found.code}{extension}",

@@ -22,6 +22,7 @@ from onestop.catalogue.selectors import local_today
 from onestop.centres import planner, planning, stats
 from onestop.centres.models import Centre
 from onestop.core.context import current_country
+from onestop.core.pages import error_page
 from onestop.core.text import localize
 
 View = Callable[..., HttpResponseBase]
@@ -39,10 +40,6 @@ SOURCE_NAMES = {
     "appointment": gettext_lazy("appointment"), "api": gettext_lazy("API"),
 }
 
-
-def _error(request: HttpRequest, message: str | Promise, status: int) -> HttpResponse:
-    return render(request, "applications/office/error.html",
-                  {"message": message, "status": status}, status=status)
 
 
 def _find_centre(request: HttpRequest, code: str) -> Centre | None:
@@ -67,9 +64,9 @@ def centre_page(view: View) -> View:
     def guarded(request: HttpRequest, code: str) -> HttpResponseBase:
         centre = _find_centre(request, code)
         if centre is None:
-            return _error(request, gettext_lazy("There is no centre with this code."), 404)
+            return error_page(request, gettext_lazy("There is no centre with this code."), 404)
         if not stats.may_see_statistics(request.user, centre, operators=False):
-            return _error(request, gettext_lazy(
+            return error_page(request, gettext_lazy(
                 "This page is open to the centre's manager, controllers, analysts and "
                 "administrators only."), 403)
         return view(request, centre)

@@ -7,23 +7,21 @@ optimisation report as a page and as PDF."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext_lazy
-from django.views.decorators.http import require_GET
 
 from onestop.catalogue.models import Country, ServiceStandard
 from onestop.catalogue.selectors import local_today
+from onestop.core import pages
 from onestop.core.context import current_country
+from onestop.core.pages import error_page
 from onestop.core.text import localize
 from onestop.integrity import bottleneck_services as services
 from onestop.integrity import optimisation
@@ -40,21 +38,9 @@ CHART_BAR = 340
 ROW_HEIGHT = 22
 
 
-def _error(request: HttpRequest, message: str | Promise, status: int) -> HttpResponse:
-    return render(request, "applications/office/error.html",
-                  {"message": message, "status": status}, status=status)
 
-
-def readers_only(view: View) -> View:
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not services.may_see_bottlenecks(request.user):
-            return _error(request, gettext_lazy(
-                "Bottlenecks are open to supervisors, controllers, analysts and "
-                "administrators only."), 403)
-        return view(request, *args, **kwargs)
-
-    return login_required(require_GET(guarded))
+readers_only = pages.readers_only(services.may_see_bottlenecks, gettext_lazy(
+    "Bottlenecks are open to supervisors, controllers, analysts and administrators only."))
 
 
 def _text(country: Country) -> Callable[[dict[str, str] | None], str]:
@@ -150,7 +136,7 @@ def _context(result: ServiceAnalysis) -> dict[str, Any]:
 def bottlenecks(request: HttpRequest) -> HttpResponse:
     country = current_country(request)
     if country is None:
-        return _error(request, gettext_lazy("No country pack is loaded yet."), 404)
+        return error_page(request, gettext_lazy("No country pack is loaded yet."), 404)
     text = _text(country)
     visible = services.visible_services(request.user, country)
     names: dict[int, str] = {}
@@ -181,21 +167,21 @@ def _report(request: HttpRequest, agency: str
             ) -> optimisation.Report | HttpResponse:
     country = current_country(request)
     if country is None:
-        return _error(request, gettext_lazy("No country pack is loaded yet."), 404)
+        return error_page(request, gettext_lazy("No country pack is loaded yet."), 404)
     try:
         found = services.find_agency(country, agency)
     except services.BottleneckError:
-        return _error(request, gettext_lazy("There is no such agency."), 404)
+        return error_page(request, gettext_lazy("There is no such agency."), 404)
     if not services.may_see_agency(request.user, found.pk):
-        return _error(request, gettext_lazy(
+        return error_page(request, gettext_lazy(
             "You may open the report of your own agency only."), 403)
     period = request.GET.get("period") or f"{local_today(country):%Y-%m}"
     if not services.valid_period(period):
-        return _error(request, PERIOD_ERROR, 400)
+        return error_page(request, PERIOD_ERROR, 400)
     try:
         return optimisation.agency_report(country=country, agency=found, period=period)
     except services.BottleneckError as exc:
-        return _error(request, str(exc), 400)
+        return error_page(request, str(exc), 400)
 
 
 @readers_only

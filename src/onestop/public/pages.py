@@ -29,21 +29,11 @@ from onestop.catalogue.models import Country
 from onestop.centres.models import Centre
 from onestop.core.text import localize
 from onestop.public import charts, selectors, services
+from onestop.quality.labels import INDICATOR_NAMES
 
 UNIT_CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TABLE_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
-INDICATOR_NAMES = {
-    "timeliness": gettext_lazy("Timeliness"),
-    "satisfaction": gettext_lazy("Satisfaction"),
-    "lawful_refusals": gettext_lazy("Lawful refusals"),
-    "complaint_handling": gettext_lazy("Complaint handling"),
-    "digital_take_up": gettext_lazy("Digital take-up"),
-    "completion_rate": gettext_lazy("Completion rate"),
-    "internal_control": gettext_lazy("Internal control"),
-    "queue_wait": gettext_lazy("Queue wait"),
-    "cost_per_transaction": gettext_lazy("Cost per transaction"),
-}
 MEASURE_WORDS = {
     "timeliness": gettext_lazy(
         "The share of applications finished in the period that were finished by their "

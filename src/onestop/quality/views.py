@@ -6,25 +6,24 @@ stored runs (`onestop assess` writes them) through `onestop.quality.selectors`."
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext, gettext_lazy
-from django.views.decorators.http import require_GET
 
 from onestop.accounts.models import User
 from onestop.catalogue.models import Country
+from onestop.core import pages
 from onestop.core.context import current_country
+from onestop.core.pages import error_page
 from onestop.core.text import localize
 from onestop.quality import selectors
+from onestop.quality.labels import INDICATOR_NAMES
 from onestop.quality.methodology import SCOPES
 from onestop.quality.models import AssessmentResult, AssessmentRun
 
@@ -34,17 +33,6 @@ SCOPE_NAMES = {
     "agency": gettext_lazy("Agencies"), "region": gettext_lazy("Regions"),
     "centre": gettext_lazy("Centres"), "service": gettext_lazy("Services"),
     "operator": gettext_lazy("Operators"),
-}
-INDICATOR_NAMES = {
-    "timeliness": gettext_lazy("Timeliness"),
-    "satisfaction": gettext_lazy("Satisfaction"),
-    "lawful_refusals": gettext_lazy("Lawful refusals"),
-    "complaint_handling": gettext_lazy("Complaint handling"),
-    "digital_take_up": gettext_lazy("Digital take-up"),
-    "completion_rate": gettext_lazy("Completion rate"),
-    "internal_control": gettext_lazy("Internal control"),
-    "queue_wait": gettext_lazy("Queue wait"),
-    "cost_per_transaction": gettext_lazy("Cost per transaction"),
 }
 NUMERATOR_NAMES = {
     "late": gettext_lazy("late"),
@@ -62,23 +50,10 @@ RECORD_NAMES = {
 }
 
 
-def _error(request: HttpRequest, message: str | Promise, status: int) -> HttpResponse:
-    return render(request, "applications/office/error.html",
-                  {"message": message, "status": status}, status=status)
 
-
-def readers_only(view: View) -> View:
-    """Signed-in agency staff, controllers, analysts and admins; others 403."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not selectors.may_see_rankings(request.user):
-            return _error(request, gettext_lazy(
-                "Quality rankings are open to agency staff, controllers, analysts and "
-                "administrators only."), 403)
-        return view(request, *args, **kwargs)
-
-    return login_required(require_GET(guarded))
+readers_only = pages.readers_only(selectors.may_see_rankings, gettext_lazy(
+    "Quality rankings are open to agency staff, controllers, analysts and administrators "
+    "only."))
 
 
 def _user(request: HttpRequest) -> User:
@@ -257,33 +232,33 @@ def _resolve(request: HttpRequest, scope: str, unit: str
     and the unit's result in it, or an error page."""
     user = _user(request)
     if scope not in SCOPES:
-        return _error(request, gettext_lazy("There is no such ranking."), 404)
+        return error_page(request, gettext_lazy("There is no such ranking."), 404)
     if not selectors.may_see_scope(user, scope):
-        return _error(request, gettext_lazy(
+        return error_page(request, gettext_lazy(
             "Operator-level results are open to controllers and analysts only."), 403)
     if not selectors.valid_unit(unit):
-        return _error(request, gettext_lazy("This unit is not in the assessment."), 404)
+        return error_page(request, gettext_lazy("This unit is not in the assessment."), 404)
     code = request.GET.get("country") or ""
     country = (Country.objects.filter(code=code).first() if selectors.valid_country(code)
                else None) if code else current_country(request)
     if country is None:
-        return _error(request, gettext_lazy("There is no such country."), 404)
+        return error_page(request, gettext_lazy("There is no such country."), 404)
     period = request.GET.get("period") or ""
     if period and not selectors.valid_period(period):
-        return _error(request, gettext_lazy(
+        return error_page(request, gettext_lazy(
             "Write the period as 2026, 2026-H2, 2026-Q3 or 2026-07."), 400)
     if not period:
         periods = selectors.stored_periods(country, scope)
         period = periods[0] if periods else ""
     run = selectors.latest_run(country, period, scope) if period else None
     if run is None:
-        return _error(request, gettext_lazy(
+        return error_page(request, gettext_lazy(
             "No assessment is stored for this period: run onestop assess."), 404)
     result = selectors.result_for(run, unit)
     if result is None:
-        return _error(request, gettext_lazy("This unit is not in the assessment."), 404)
+        return error_page(request, gettext_lazy("This unit is not in the assessment."), 404)
     if not selectors.may_drill(user, scope, result.unit_id):
-        return _error(request, gettext_lazy(
+        return error_page(request, gettext_lazy(
             "You may look into the units of your own agency or centre only."), 403)
     return run, result
 
@@ -342,9 +317,9 @@ def cases_page(request: HttpRequest, scope: str, unit: str, indicator: str) -> H
         page = selectors.cases(run, result, indicator, flagged=flagged,
                                offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     except LookupError:
-        return _error(request, gettext_lazy("The methodology has no such indicator."), 404)
+        return error_page(request, gettext_lazy("The methodology has no such indicator."), 404)
     except selectors.DrillError:
-        return _error(request, gettext_lazy(
+        return error_page(request, gettext_lazy(
             "This indicator is a mean or a cost: it has no single numerator to filter by."),
             400)
     numbers = [c.application for c in page.items if c.application]
