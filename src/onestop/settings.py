@@ -203,6 +203,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 OPENDATA_DIR = Path(env("OPENDATA_DIR", str(DATA_DIR / "opendata"))).resolve()
 OPENDATA_LICENCE = env("OPENDATA_LICENCE", "CC-BY-4.0")
 OPENDATA_LICENCE_URL = env("OPENDATA_LICENCE_URL", "")
+
 # The country whose pack the pages show by default when several are loaded.
 ONESTOP_COUNTRY = env("COUNTRY", "kz")
 ONESTOP_API_TOKEN_DAYS = int(env("API_TOKEN_DAYS", "30"))

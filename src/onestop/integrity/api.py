@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ninja import Router
 
-from onestop.integrity import bottlenecks_api
+from onestop.integrity import bottlenecks_api, redflags_api
 
 router = Router(tags=["integrity"])
 router.add_router("", bottlenecks_api.router)
+router.add_router("", redflags_api.router)

@@ -1,1 +1,61 @@
 """Models of integrity and optimisation."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from onestop.catalogue.models import Country
+
+# --------------------------------------------------------------------------- red flags
+
+
+class FlagRun(models.Model):
+    """One computation of every red flag of one country for one period, with the
+    version of the pack's integrity.yaml it used and where the data was read."""
+
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="+")
+    period = models.CharField(max_length=16)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    config_version = models.CharField(max_length=64)
+    config_sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=300)  # "live:sqlite", "lake:/path"
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.country_id} red flags {self.period} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class FlagResult(models.Model):
+    """One raised flag of one subject (an officer, operator, citizen account, unit or
+    centre) in a run: the value, its z against peers doing the same service, the number
+    of cases and peers, the risk points, and the ids of the records that raised it."""
+
+    run = models.ForeignKey(FlagRun, on_delete=models.CASCADE, related_name="results")
+    subject_kind = models.CharField(max_length=16)
+    subject_id = models.BigIntegerField()
+    flag = models.CharField(max_length=32)
+    service_id = models.BigIntegerField(null=True, blank=True)  # the peers' service
+    agency_id = models.BigIntegerField(null=True, blank=True)  # for scoping and filters
+    region_id = models.BigIntegerField(null=True, blank=True)
+    value = models.FloatField()
+    z = models.FloatField()
+    n = models.PositiveIntegerField()
+    hits = models.PositiveIntegerField()
+    peers_n = models.PositiveIntegerField()
+    score = models.FloatField()
+    evidence = models.JSONField(default=dict)  # {"applications": [ids], "tickets": [...]}
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        indexes = [
+            models.Index(fields=["run", "subject_kind", "subject_id"], name="flag_subject"),
+            models.Index(fields=["run", "flag"], name="flag_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flag} {self.subject_kind}:{self.subject_id} z={self.z:.1f}"

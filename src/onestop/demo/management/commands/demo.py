@@ -138,6 +138,14 @@ class Command(BaseCommand):
         parser.add_argument("--serial", action="store_true",
                             help="plan and write in this one process (by default a second "
                             "process plans while this one writes; the history is the same)")
+        parser.add_argument("--anomalies", action="store_true",
+                            help="inject known misconduct, one pattern per red flag, into "
+                            "the last full quarter and write the ground truth "
+                            "(docs/redflags.md)")
+        parser.add_argument("--anomalies-out", metavar="FILE", default=None,
+                            help="where to write the ground truth (default "
+                            "$ONESTOP_DATA_DIR/anomalies.json)")
+
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = options["verbosity"]
         code = options["country"]
@@ -182,6 +190,14 @@ class Command(BaseCommand):
         finally:
             progress.close()
         self._report(code, params, result, dry_run=options["dry_run"])
+        if options["anomalies"] and not options["dry_run"]:
+            from onestop.integrity.anomalies import AnomalyError, demo_anomalies
+            try:
+                line = demo_anomalies(code, options["anomalies_out"], options["seed"])
+            except AnomalyError as exc:
+                raise CommandError(str(exc), returncode=1) from None
+            if self.verbosity:
+                self.stdout.write(line)
 
     def _report(self, code: str, params: Params, result: Result, *, dry_run: bool) -> None:
         if self.verbosity == 0:
