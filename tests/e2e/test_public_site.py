@@ -133,3 +133,27 @@ def test_public_pages_on_a_phone(open_page: Any, refreshed: history.History) -> 
         assert page.evaluate(
             "document.documentElement.scrollWidth <= window.innerWidth + 1"), path
         assert_accessible(page)
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+def test_every_public_page_in_each_language_of_the_pack(
+    open_page: Any, refreshed: history.History, language: str
+) -> None:
+    """The mini pack speaks Kazakh, Russian and English: each public page passes axe in
+    each of them, on a phone-sized screen too."""
+    page = open_page("/monitor/")
+    switch_language(page, language)
+    for path in ("/monitor/", "/monitor/rankings/agency/", "/monitor/rankings/region/",
+                 "/monitor/agency/MJ-ZAGS/", "/monitor/service/01010001/",
+                 "/monitor/centres/", "/monitor/centre/AST-01/", "/monitor/control/",
+                 "/monitor/methodology/", "/monitor/audit/", "/open-data/"):
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, path
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert_accessible(page)
+    page.set_viewport_size(PHONE)
+    page.goto("/monitor/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert_accessible(page)
