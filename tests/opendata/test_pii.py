@@ -251,6 +251,11 @@ def test_no_public_output_names_a_person(country, tmp_path):
                      **quiet)
     out = tmp_path / "opendata"
     call_command("opendata", "build", "--country", "kz", **quiet)
+    # the public site's snapshots and its static copy, the red flags' public counts
+    call_command("public", "refresh", "--country", "kz", "--period", "2025-Q3", **quiet)
+    site = tmp_path / "site"
+    call_command("publish", "--out", str(site), "--country", "kz", "--no-opendata", **quiet)
+    call_command("integrity", "flags", "--country", "kz", "--period", "2025-Q3", **quiet)
 
     personal = _Personal()
     assert len(personal.ids) > 500
@@ -267,6 +272,10 @@ def test_no_public_output_names_a_person(country, tmp_path):
         "full name", "phone", "email", "national ID"}
 
     texts = _file_texts(out)
+    published = _file_texts(site)
+    assert any(name.endswith(".html") for name in published)
+    assert any(name.endswith(".csv") for name in published)
+    texts.update(published)
     # the comments are published (redacted): the scan does look at them
     comments = [json.loads(t) for name, t in texts.items()
                 if name.endswith("rating_comments.json")]
@@ -275,6 +284,11 @@ def test_no_public_output_names_a_person(country, tmp_path):
     client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
     pages = _crawl(client)
     assert "/open-data/" in pages
+    assert "/monitor/" in pages
+    assert any(url.startswith("/monitor/agency/") for url in pages)
+    summary = client.get("/api/v1/integrity/flags/summary?country=kz&period=2025-Q3")
+    assert summary.status_code == 200
+    pages["/api/v1/integrity/flags/summary?period=2025-Q3"] = summary.content.decode()
     assert "/api/v1/open-data" in pages
     assert any(url.startswith("/api/v1/") and url != "/api/v1/open-data" for url in pages)
     texts.update({f"GET {url}": text for url, text in pages.items()})

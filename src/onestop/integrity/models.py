@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -59,3 +60,52 @@ class FlagResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flag} {self.subject_kind}:{self.subject_id} z={self.z:.1f}"
+
+
+# --------------------------------------------------------------------------- case files
+
+
+class CaseOutcome(models.TextChoices):
+    OPEN = "", "open"
+    NO_ISSUE = "no_issue", "no issue found"
+    INSPECTION = "inspection", "inspection ordered"
+    REFERRED = "referred", "referred"
+
+
+class CaseFile(models.Model):
+    """The control body's file on one flagged subject (a person, citizen account, unit or
+    centre): its notes and the outcome a controller decided, with the reason."""
+
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="+")
+    subject_kind = models.CharField(max_length=16)
+    subject_id = models.BigIntegerField()
+    outcome = models.CharField(max_length=16, choices=CaseOutcome.choices, blank=True,
+                               default="")
+    outcome_reason = models.TextField(blank=True, default="")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["country", "subject_kind", "subject_id"],
+                                    name="case_file_subject_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.subject_kind}:{self.subject_id} ({self.outcome or 'open'})"
+
+
+class CaseNote(models.Model):
+    """A controller's note in a case file."""
+
+    case = models.ForeignKey(CaseFile, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.case_id}"

@@ -4,6 +4,7 @@ run, and measure the flags against a ground truth (docs/redflags.md)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from onestop.catalogue.packs import SHIPPED_PACKS
 from onestop.centres.models import Centre
 from onestop.integrity import redflags, redflags_sources
 from onestop.integrity.flags_config import FLAG_CODES, FlagsConfig, FlagsConfigError, parse
-from onestop.integrity.models import FlagResult, FlagRun
+from onestop.integrity.models import CaseFile, CaseNote, CaseOutcome, FlagResult, FlagRun
 from onestop.quality.services import AssessmentError, period_bounds
 
 CONFIG_FILE = "integrity.yaml"
@@ -174,3 +175,69 @@ def record_view(*, user: User, run: FlagRun, what: str, filters: dict[str, Any],
            action=f"integrity.{what}", subject_type="flag_run", subject_id=str(run.pk),
            data={"period": run.period, "filters": {k: v for k, v in filters.items()
                                                    if v is not None}, "shown": shown})
+
+
+# --------------------------------------------------------------------------- case files
+
+MAX_CASE_TEXT = 4000
+
+
+class CaseError(Exception):
+    """A note or an outcome that cannot be recorded; the message says why."""
+
+
+def record_case_event(*, user: User, country: Country, kind: str, subject_id: int,
+                      what: str, data: dict[str, Any] | None = None) -> None:
+    """Audit one view of, or change to, a subject's case file."""
+    record(actor_username=user.username, actor_role=user.role,
+           action=f"integrity.{what}", subject_type=f"flag_subject:{kind}",
+           subject_id=f"{country.code}:{subject_id}", data=data or {})
+
+
+def _controller(user: User) -> None:
+    if user.role != "controller":
+        raise CaseError("only controllers write in case files")
+
+
+def _case(country: Country, kind: str, subject_id: int) -> CaseFile:
+    case, _ = CaseFile.objects.select_for_update().get_or_create(
+        country=country, subject_kind=kind, subject_id=subject_id)
+    return case
+
+
+@transaction.atomic
+def add_case_note(*, user: User, country: Country, kind: str, subject_id: int,
+                  text: str) -> CaseNote:
+    """A controller's note in the subject's case file (audited)."""
+    _controller(user)
+    text = text.strip()
+    if not text or len(text) > MAX_CASE_TEXT:
+        raise CaseError(f"a note is 1 to {MAX_CASE_TEXT} characters")
+    case = _case(country, kind, subject_id)
+    note = CaseNote.objects.create(case=case, author=user, text=text)
+    record_case_event(user=user, country=country, kind=kind, subject_id=subject_id,
+                      what="case_note_added", data={"note": note.pk, "case": case.pk})
+    return note
+
+
+@transaction.atomic
+def set_case_outcome(*, user: User, country: Country, kind: str, subject_id: int,
+                     outcome: str, reason: str, now: dt.datetime | None = None) -> CaseFile:
+    """A controller's outcome of the case (no issue found, inspection ordered, referred)
+    with the reason (audited; a later outcome replaces it, the audit chain keeps all)."""
+    _controller(user)
+    reason = reason.strip()
+    if outcome not in CaseOutcome.values or not outcome:
+        raise CaseError(f"unknown outcome {outcome!r}")
+    if not reason or len(reason) > MAX_CASE_TEXT:
+        raise CaseError(f"a reason is 1 to {MAX_CASE_TEXT} characters")
+    case = _case(country, kind, subject_id)
+    previous = case.outcome
+    case.outcome, case.outcome_reason = outcome, reason
+    case.decided_by, case.decided_at = user, now or timezone.now()
+    case.save(update_fields=["outcome", "outcome_reason", "decided_by", "decided_at"])
+    record_case_event(user=user, country=country, kind=kind, subject_id=subject_id,
+                      what="case_outcome_set",
+                      data={"case": case.pk, "outcome": outcome, "previous": previous,
+                            "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()})
+    return case

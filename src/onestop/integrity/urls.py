@@ -2,8 +2,9 @@
 
 from django.urls import URLPattern, URLResolver
 
-from onestop.integrity import bottleneck_urls
+from onestop.integrity import bottleneck_urls, workspace_urls
 
 app_name = "integrity"
 
-urlpatterns: list[URLPattern | URLResolver] = [*bottleneck_urls.urlpatterns]
+urlpatterns: list[URLPattern | URLResolver] = [*bottleneck_urls.urlpatterns,
+                                                 *workspace_urls.urlpatterns]
