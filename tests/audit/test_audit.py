@@ -357,6 +357,17 @@ def test_a_rewritten_history_is_caught_against_a_head_published_before(
     assert "audit chain broken: history up to entry 5 was rewritten" in run.err
 
 
+def test_the_head_of_an_empty_chain_holds_against_any_chain(five: list[AuditEntry]) -> None:
+    genesis = f"{chain.GENESIS.sequence}:{chain.GENESIS.hash}"
+    assert chain.verify([], expected_head=genesis).ok
+    run = audit("verify", "--against", genesis)
+    assert run.code == 0
+    assert "audit chain intact: 5 entries" in run.out
+    # a head that was never the chain's still fails
+    other = f"0:{'1' * 64}"
+    assert not chain.verify([], expected_head=other).ok
+
+
 def test_a_missing_head_row_is_recreated_from_the_last_entry(five: list[AuditEntry]) -> None:
     ChainHead.objects.all().delete()
     assert audit("verify").code == 0  # no head row: nothing to compare with

@@ -4,6 +4,7 @@ tests/quality/history.py (2026-Q3 of zz: see its docstring), values worked out b
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -246,3 +247,23 @@ def test_figures_equal_the_stored_assessment_run(built, tmp_path, mini_country):
     assert (mlsp["applications_received"], mlsp["applications_completed"],
             mlsp["completed_on_time"], mlsp["deadline_compliance"]) == ("15", "15", "5",
                                                                         "0.3333")
+
+
+def test_the_published_audit_heads_are_open_data(built, tmp_path):
+    from onestop.audit.selectors import head
+    from onestop.public.models import PublishedHead
+
+    sequence, digest = head()
+    PublishedHead.objects.create(day=dt.date(2026, 10, 15), sequence=sequence, hash=digest)
+    run_build(tmp_path, "--country", "zz", "--period", "2026-Q3")
+    rows = csv_rows(tmp_path / "audit_heads.csv")
+    assert rows == [{"day": "2026-10-15", "sequence": str(sequence), "hash": digest,
+                     "head": f"{sequence}:{digest}"}]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    assert {"audit_heads.csv", "audit_heads.json", "audit_heads.parquet"} <= set(listed)
+    assert listed["audit_heads.csv"]["rows"] == 1
+    # the head as published checks out against the chain
+    out = StringIO()
+    call_command("audit", "verify", "--against", rows[0]["head"], stdout=out)
+    assert "intact" in out.getvalue()

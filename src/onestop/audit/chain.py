@@ -399,6 +399,8 @@ def verify(entries: Iterable[Record], *, expected_head: str | None = None) -> Ve
         expected_head
     )
     anchor: int | None = None
+    if anchor_hash == GENESIS.hash and anchor_sequence in (None, GENESIS.sequence):
+        anchor = GENESIS.sequence  # the head of an empty chain: before every entry
     sequence, digest = GENESIS  # of the last intact entry
     prev: Record | None = None
     sha256, canonical = _sha256, canonical_bytes

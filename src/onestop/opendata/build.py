@@ -49,6 +49,7 @@ from onestop.core.text import localize
 from onestop.feedback.models import Rating
 from onestop.opendata import dictionary as dic
 from onestop.opendata.redact import name_words, redact
+from onestop.public import selectors as public_selectors
 from onestop.quality import indicators, sources
 from onestop.quality import services as quality
 from onestop.quality.methodology import Methodology, parse
@@ -563,7 +564,17 @@ def write_metadata(out_dir: Path, countries: Iterable[Country]) -> list[Path]:
             "datasets": [ds.as_dict() for ds in country_datasets(country, m)],
         }, indent=1, ensure_ascii=False))
         written.append(path)
+    heads = dic.audit_heads()
+    rows = [{"day": h.day.isoformat(), "sequence": h.sequence, "hash": h.hash,
+             "head": f"{h.sequence}:{h.hash}"} for h in public_selectors.heads()]
+    head_files = write_dataset(out_dir, heads, rows, {"licence": licence()["id"],
+                                                      "generated_at": timezone.now().isoformat()})
+    written += head_files
     files = []
+    for file in head_files:
+        files.append({"path": file.name, "country": "", "period": "", "dataset": heads.code,
+                      "format": file.suffix.lstrip("."), "rows": len(rows),
+                      "bytes": file.stat().st_size, "sha256": _sha256(file)})
     periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for index_path in sorted(out_dir.glob(f"*/*/{INDEX}")):
         index = json.loads(index_path.read_text())

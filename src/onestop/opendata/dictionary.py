@@ -298,3 +298,18 @@ def merge_small(rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str], count
         small = row[count] < THRESHOLD
         kept.append({**row, count: None if small else row[count], "suppressed": small})
     return kept
+
+
+def audit_heads() -> Dataset:
+    return Dataset("audit_heads", _("Published heads of the audit chain"), _(
+        "The head of onestop's audit hash chain as it was on each day it was published, "
+        "the latest first. Anyone who keeps a head can later check that the record before "
+        "it was not rewritten: `onestop audit verify --against SEQUENCE:HASH` on the "
+        "system's database fails naming the first entry changed, removed or inserted."), (
+        Column("day", "string", _("date"), _("The day (UTC) the head was recorded.")),
+        Column("sequence", "integer", "", _("The sequence number of the chain's last "
+                                            "entry that day.")),
+        Column("hash", "string", "", _("The SHA-256 hash of that entry (hexadecimal), "
+                                       "which covers every entry before it.")),
+        Column("head", "string", "", _("SEQUENCE:HASH, as `--against` takes it.")),
+    ))
