@@ -1,21 +1,29 @@
-"""How fast the assessment's Ibis expressions run on DuckDB over Parquet, against one
-hand-written DuckDB SQL query and against pandas, on a generated lake.
+"""How fast the full quality assessment runs through Ibis on DuckDB over Parquet, against
+one hand-written DuckDB SQL query and against pandas, on a generated lake.
 
 Generates a lake of N applications (default 1,000,000; try --applications 10000000) with
 numpy, vectorised, written straight to Parquet in the layout of `onestop export lake`
 (applications, ratings ~30 %, complaints ~1 %, violations ~2 %, tickets ~55 %, centres,
-lake.json). Then times, on the same files, by agency for 2026-Q3 with the kz example
-methodology:
+lake.json). Then assesses, on the same files, by agency for 2026-Q3 with the kz example
+methodology, three ways that compute the same counts behind every indicator (submitted,
+digital, completed and per channel; finished, late, refusals, overturned; ratings per
+criterion; complaints; violations; tickets served have no agency) and score them with the
+same pure `onestop.quality.methodology.assess`:
 
-  ibis, all      every measure query of onestop.quality.indicators (what `onestop assess
-                 --lake` runs), through Ibis on DuckDB
-  ibis, apps     the two application measures only (submitted and finished)
-  hand SQL       the same two measures as one hand-written DuckDB SQL statement
-  pandas         the same two measures in pandas over the same Parquet files
+  ibis      `onestop.quality.indicators.unit_counts` over `sources.lake_tables`: what
+            `onestop assess --lake` runs
+  hand SQL  one hand-written DuckDB SQL statement (the limit)
+  pandas    the same in pandas over the same Parquet files
 
-checks that the three give the same counts, and prints each time (best of --repeat) and
-its ratio to the hand-written SQL. No assertions on time.
-Usage: .venv/bin/python benchmarks/assess.py [--applications N] [--repeat R] [--keep DIR]
+Every contender uses the same algorithm (one read of the applications for both of their
+measures; each distinct text of rating scores parsed once per unit; the applications
+read for a complaint only when it names no agency). Both DuckDB contenders run with the
+same number of threads (--threads, default: the machine's cores). The contenders are
+timed interleaved (ibis, hand SQL, pandas, then again), best of --repeat, with the load
+average beside; the script checks the three give the same counts and the same scores.
+No assertions on time.
+Usage: .venv/bin/python benchmarks/assess.py [--applications N] [--repeat R] [--threads T]
+       [--keep DIR]
 """
 
 # ruff: noqa: E402 (the path fix below must run before the other imports)
@@ -39,6 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -56,7 +65,7 @@ import django
 django.setup()
 
 from onestop.quality import indicators, sources
-from onestop.quality.methodology import parse
+from onestop.quality.methodology import Methodology, UnitScore, assess, parse
 
 YEAR_START = np.datetime64("2026-01-01T00:00:00", "us")
 US_PER_DAY = 86_400_000_000
@@ -167,138 +176,265 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
     (folder / sources.LAKE_META).write_text(json.dumps(meta))
 
 
+Counts = dict[str, dict[str, float]]
+
+# One statement for the agency scope of the kz example methodology; {placeholders} are
+# filled from the methodology and the window. A measure's columns are NULL for a unit
+# absent from that measure (as in the Ibis queries), and tickets are left out: they have
+# no agency.
 HAND_SQL = """
-WITH a AS (SELECT * FROM read_parquet('{f}/applications.parquet') WHERE country_id = 1),
+WITH a AS (
+  SELECT id, agency_id AS unit, channel, outcome, completed_at, deadline_at,
+    clock_stopped_at,
+    submitted_at >= {start} AND submitted_at < {end} AS s,
+    outcome IN ({finished_outcomes}) AND completed_at >= {start} AND completed_at < {end}
+      AS f
+  FROM read_parquet('{f}/applications.parquet')
+  WHERE country_id = {country} AND agency_id IS NOT NULL
+    AND ((submitted_at >= {start} AND submitted_at < {end})
+      OR (outcome IN ({finished_outcomes}) AND completed_at >= {start}
+          AND completed_at < {end}))),
 overturned AS (
   SELECT DISTINCT application_id FROM read_parquet('{f}/complaints.parquet')
-  WHERE country_id = 1 AND ground = 'unjustified_refusal' AND decision IN ('upheld')
-    AND decided_at IS NOT NULL AND decided_at <= TIMESTAMP '{as_of}'
+  WHERE country_id = {country} AND ground = 'unjustified_refusal'
+    AND decision IN ({upheld}) AND decided_at IS NOT NULL AND decided_at <= {as_of}
     AND application_id IS NOT NULL),
-sub AS (
-  SELECT agency_id AS unit, count(*) AS submitted,
-    sum(CASE WHEN channel IN ('portal', 'api', 'proactive') THEN 1 ELSE 0 END) AS digital,
-    sum(CASE WHEN outcome IN ('issued', 'refused') AND completed_at < TIMESTAMP '{end}'
-        THEN 1 ELSE 0 END) AS completed,
-    {channels}
-  FROM a WHERE submitted_at >= TIMESTAMP '{start}' AND submitted_at < TIMESTAMP '{end}'
-  GROUP BY 1),
-fin AS (
-  SELECT agency_id AS unit, count(*) AS finished,
-    sum(CASE WHEN coalesce(clock_stopped_at, completed_at) > deadline_at THEN 1 ELSE 0 END)
-      AS late,
-    sum(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS refusals,
-    sum(CASE WHEN outcome = 'refused' AND o.application_id IS NOT NULL THEN 1 ELSE 0 END)
-      AS overturned
+apps AS (
+  SELECT unit,
+    count_if(s) AS submitted,
+    count_if(s AND channel IN ({digital})) AS digital,
+    count_if(s AND outcome IN ({finished_outcomes}) AND completed_at < {end}) AS completed,
+    {channels},
+    count_if(f) AS finished,
+    count_if(f AND coalesce(clock_stopped_at, completed_at) > deadline_at) AS late,
+    count_if(f AND outcome = 'refused') AS refusals,
+    count_if(f AND outcome = 'refused' AND o.application_id IS NOT NULL) AS overturned
   FROM a LEFT JOIN overturned o ON a.id = o.application_id
-  WHERE outcome IN ('issued', 'refused') AND completed_at >= TIMESTAMP '{start}'
-    AND completed_at < TIMESTAMP '{end}'
-  GROUP BY 1)
-SELECT * FROM sub FULL JOIN fin USING (unit) ORDER BY unit
+  GROUP BY unit),
+texts AS (
+  SELECT agency_id AS unit, scores, count(*) AS n
+  FROM read_parquet('{f}/ratings.parquet')
+  WHERE country_id = {country} AND created_at >= {start} AND created_at < {end}
+    AND agency_id IS NOT NULL
+  GROUP BY ALL),
+scored AS (SELECT unit, n, {scores} FROM texts),
+rat AS (SELECT unit, sum(n) AS ratings, {criteria} FROM scored GROUP BY unit),
+k AS (
+  SELECT * FROM read_parquet('{f}/complaints.parquet')
+  WHERE country_id = {country} AND level = 'provider' AND registered_at >= {start}
+    AND registered_at < {end}),
+kd AS (
+  SELECT coalesce(k.agency_id, ka.agency_id) AS unit,
+    decided_at IS NOT NULL AND decided_at <= {as_of} AND decision <> '' AS decided,
+    decided_at <= coalesce(extended_to, k.deadline_at) AS in_time,
+    decision IN ({upheld}) AS upheld
+  FROM k LEFT JOIN (
+    SELECT id, agency_id FROM read_parquet('{f}/applications.parquet')
+    WHERE id IN (SELECT application_id FROM k WHERE agency_id IS NULL)) ka
+  ON k.application_id = ka.id),
+com AS (
+  SELECT unit, count(*) AS complaints, count_if(decided) AS decided,
+    count_if(decided AND in_time) AS answered_in_time,
+    count_if(decided AND upheld) AS upheld
+  FROM kd WHERE unit IS NOT NULL GROUP BY unit),
+vio AS (
+  SELECT agency_id AS unit, count(*) AS violations,
+    count_if(found_by = 'self') AS violations_self,
+    count_if(kind IN ({kinds})) AS penalised_violations
+  FROM read_parquet('{f}/violations.parquet')
+  WHERE country_id = {country} AND found_at >= {start} AND found_at < {end}
+    AND agency_id IS NOT NULL
+  GROUP BY unit)
+SELECT * REPLACE ({absent})
+FROM apps FULL JOIN rat USING (unit) FULL JOIN com USING (unit) FULL JOIN vio USING (unit)
 """
 
 
-def hand_sql(folder: Path, costed: list[str]) -> dict[str, dict[str, float]]:
-    channels = ", ".join(
-        f"sum(CASE WHEN channel = '{c}' THEN 1 ELSE 0 END) AS channel_{c}" for c in costed)
-    sql = HAND_SQL.format(f=folder, start=START, end=END, as_of=AS_OF, channels=channels)
-    table = duckdb.connect().sql(sql).to_arrow_table()
-    return {str(row.pop("unit")): {k: float(v or 0) for k, v in row.items()}
-            for row in table.to_pylist()}
+def _texts(values: Any) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
-def with_pandas(folder: Path, costed: list[str]) -> dict[str, dict[str, float]]:
-    a = pd.read_parquet(folder / "applications.parquet", columns=[
+def _rows_to_counts(rows: list[dict[str, Any]]) -> Counts:
+    """Rows with a `unit` column to counts per unit, NULLs (absent measures) left out."""
+    return {str(int(row.pop("unit"))): {k: float(v) for k, v in row.items() if v is not None}
+            for row in rows}
+
+
+def hand_sql(folder: Path, m: Methodology, threads: int) -> Counts:
+    pattern = r'"{}"\s*:\s*([0-9]+)'
+    time_ = "TIMESTAMP '{}'".format
+    sql = HAND_SQL.format(
+        f=folder, country=1, start=time_(START), end=time_(END), as_of=time_(AS_OF),
+        finished_outcomes=_texts(m.finished_outcomes), upheld=_texts(m.upheld_decisions),
+        digital=_texts(m.digital_channels),
+        kinds=_texts(m.penalty_kinds),
+        channels=",\n    ".join(f"count_if(s AND channel = '{c}') AS channel_{c}"
+                                for c in sorted(m.channel_costs)),
+        # NULL, not 0, for a unit with no application submitted (or finished)
+        absent=", ".join(
+            [f"CASE WHEN submitted > 0 THEN {c} END AS {c}"
+             for c in ["submitted", "digital", "completed",
+                       *(f"channel_{c}" for c in sorted(m.channel_costs))]]
+            + [f"CASE WHEN finished > 0 THEN {c} END AS {c}"
+               for c in ["late", "refusals", "overturned", "finished"]]),
+        scores=", ".join(
+            f"CAST(nullif(regexp_extract(scores, {_texts([pattern.format(c)])}, 1), '') "
+            f"AS BIGINT) AS score_{c}" for c in m.criteria),
+        criteria=", ".join(
+            f"coalesce(sum(n) FILTER (WHERE score_{c} IS NOT NULL), 0) AS rated_{c}, "
+            f"coalesce(sum(n) FILTER (WHERE score_{c} >= {m.satisfied_at_or_above}), 0) "
+            f"AS satisfied_{c}, coalesce(sum(score_{c} * n), 0) AS score_sum_{c}"
+            for c in m.criteria),
+    )
+    con = duckdb.connect(config={"threads": threads})
+    try:
+        return _rows_to_counts(con.sql(sql).to_arrow_table().to_pylist())
+    finally:
+        con.close()
+
+
+def _frame_to_counts(frame: pd.DataFrame) -> Counts:
+    return {str(int(unit)): {k: float(v) for k, v in row.items() if not pd.isna(v)}
+            for unit, row in frame.iterrows()}
+
+
+def with_pandas(folder: Path, m: Methodology) -> Counts:
+    outcomes, upheld = list(m.finished_outcomes), list(m.upheld_decisions)
+    every = pd.read_parquet(folder / "applications.parquet", columns=[
         "id", "country_id", "agency_id", "channel", "submitted_at", "completed_at",
         "deadline_at", "clock_stopped_at", "outcome"])
-    a = a[a.country_id == 1]
+    a = every[(every.country_id == 1) & every.agency_id.notna()]
+    s = (a.submitted_at >= START) & (a.submitted_at < END)
+    f = a.outcome.isin(outcomes) & (a.completed_at >= START) & (a.completed_at < END)
+    a, s, f = a[s | f], s[s | f], f[s | f]
     k = pd.read_parquet(folder / "complaints.parquet")
-    k = k[(k.country_id == 1) & (k.ground == "unjustified_refusal") & k.decision.isin(["upheld"])
-          & k.decided_at.notna() & (k.decided_at <= AS_OF) & k.application_id.notna()]
-    overturned = set(k.application_id.astype("int64"))
-    finished_ok = a.outcome.isin(["issued", "refused"])
-    sub = a[(a.submitted_at >= START) & (a.submitted_at < END)]
-    sub = sub.assign(
-        digital=sub.channel.isin(["portal", "api", "proactive"]).astype("int64"),
-        completed=(sub.outcome.isin(["issued", "refused"])
-                   & (sub.completed_at < END)).astype("int64"),
-        **{f"channel_{c}": (sub.channel == c).astype("int64") for c in costed},
-    )
-    s = sub.groupby("agency_id").agg(
-        submitted=("id", "size"), digital=("digital", "sum"), completed=("completed", "sum"),
-        **{f"channel_{c}": (f"channel_{c}", "sum") for c in costed})
-    f = a[finished_ok & (a.completed_at >= START) & (a.completed_at < END)]
-    refused = f.outcome == "refused"
-    f = f.assign(
-        late=(f.clock_stopped_at.fillna(f.completed_at) > f.deadline_at).astype("int64"),
-        refusals=refused.astype("int64"),
-        overturned=(refused & f.id.isin(overturned)).astype("int64"),
-    )
-    g = f.groupby("agency_id").agg(finished=("id", "size"), late=("late", "sum"),
-                                   refusals=("refusals", "sum"),
-                                   overturned=("overturned", "sum"))
-    joined = s.join(g, how="outer").fillna(0)
-    return {str(int(unit)): {k: float(v) for k, v in row.items()}
-            for unit, row in joined.iterrows()}
+    k = k[k.country_id == 1]
+    overturned = k[(k.ground == "unjustified_refusal") & k.decision.isin(upheld)
+                   & k.decided_at.notna() & (k.decided_at <= AS_OF)
+                   & k.application_id.notna()].application_id.astype("int64")
+    refused = a.outcome == "refused"
+    flags = pd.DataFrame({
+        "unit": a.agency_id,
+        "submitted": s,
+        "digital": s & a.channel.isin(list(m.digital_channels)),
+        "completed": s & a.outcome.isin(outcomes) & (a.completed_at < END),
+        **{f"channel_{c}": s & (a.channel == c) for c in sorted(m.channel_costs)},
+        "finished": f,
+        "late": f & (a.clock_stopped_at.fillna(a.completed_at) > a.deadline_at),
+        "refusals": f & refused,
+        "overturned": f & refused & a.id.isin(overturned),
+    })
+    apps = flags.groupby("unit").sum()
+    sub_cols = [c for c in apps.columns if c not in ("finished", "late", "refusals",
+                                                      "overturned")]
+    apps = apps.astype("float64")
+    apps.loc[apps.submitted == 0, sub_cols] = np.nan
+    apps.loc[apps.finished == 0, ["finished", "late", "refusals", "overturned"]] = np.nan
+
+    r = pd.read_parquet(folder / "ratings.parquet",
+                        columns=["country_id", "agency_id", "scores", "created_at"])
+    r = r[(r.country_id == 1) & (r.created_at >= START) & (r.created_at < END)
+          & r.agency_id.notna()]
+    texts = r.groupby(["agency_id", "scores"]).size().rename("n").reset_index()
+    rat = {"ratings": texts.n}
+    for c in m.criteria:
+        score = pd.to_numeric(texts.scores.str.extract(rf'"{c}"\s*:\s*([0-9]+)')[0])
+        rat[f"rated_{c}"] = texts.n.where(score.notna(), 0)
+        rat[f"satisfied_{c}"] = texts.n.where(score >= m.satisfied_at_or_above, 0)
+        rat[f"score_sum_{c}"] = (score * texts.n).fillna(0)
+    ratings = pd.DataFrame({"unit": texts.agency_id, **rat}).groupby("unit").sum()
+
+    k = k[(k.level == "provider") & (k.registered_at >= START) & (k.registered_at < END)]
+    unnamed = k.agency_id.isna()
+    unit = k.agency_id.copy()
+    if unnamed.any():
+        agency_of = every.set_index("id").agency_id
+        unit[unnamed] = k.application_id[unnamed].map(agency_of)
+    decided = k.decided_at.notna() & (k.decided_at <= AS_OF) & (k.decision != "")
+    com = pd.DataFrame({
+        "unit": unit, "complaints": True, "decided": decided,
+        "answered_in_time": decided & (k.decided_at <= k.extended_to.fillna(k.deadline_at)),
+        "upheld": decided & k.decision.isin(upheld),
+    }).dropna(subset=["unit"]).groupby("unit").sum()
+
+    v = pd.read_parquet(folder / "violations.parquet",
+                        columns=["country_id", "agency_id", "found_at", "found_by", "kind"])
+    v = v[(v.country_id == 1) & (v.found_at >= START) & (v.found_at < END)
+          & v.agency_id.notna()]
+    vio = pd.DataFrame({
+        "unit": v.agency_id, "violations": True, "violations_self": v.found_by == "self",
+        "penalised_violations": (v.kind.isin(list(m.penalty_kinds)) if m.penalty_kinds
+                                 else True),
+    }).groupby("unit").sum()
+    return _frame_to_counts(pd.concat([apps, ratings, com, vio], axis=1))
 
 
-def ibis_counts(folder: Path, queries: tuple[Callable[..., Any], ...], m: Any
-                ) -> dict[str, dict[str, float]]:
+def with_ibis(folder: Path, m: Methodology, threads: int) -> Counts:
+    """What `onestop assess --lake` computes (onestop.quality.services.compute)."""
     tables = sources.lake_tables(folder, 1)
+    ibis.get_backend(tables.applications).raw_sql(f"SET threads = {threads}")
     window = indicators.Window(country_id=1, start=START, end=END, as_of=AS_OF)
-    merged: dict[str, dict[str, float]] = {}
-    for query in queries:
-        for row in query(tables, window, "agency", m).to_pyarrow().to_pylist():
-            unit = str(int(row.pop("unit")))
-            merged.setdefault(unit, {}).update({k: float(v or 0) for k, v in row.items()})
-    return merged
-
-
-def best(repeat: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - began)
-    return min(times), result
+    return indicators.unit_counts(tables, window, "agency", m)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", help="write the lake here and keep it")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", help="write the lake here and keep it (reused if there)")
     options = parser.parse_args()
     folder = Path(options.keep) if options.keep else Path(tempfile.mkdtemp(prefix="lake-"))
     folder.mkdir(parents=True, exist_ok=True)
     m = parse(yaml.safe_load((ROOT / "src/onestop/packs/kz/methodology.yaml").read_text()))
-    costed = sorted(m.channel_costs)
+    threads = options.threads
+    contenders: dict[str, Callable[[], Counts]] = {
+        "ibis": lambda: with_ibis(folder, m, threads),
+        "hand SQL": lambda: hand_sql(folder, m, threads),
+        "pandas": lambda: with_pandas(folder, m),
+    }
     try:
+        meta = folder / sources.LAKE_META
+        reuse = (meta.exists() and json.loads(meta.read_text()).get("rows", {})
+                 .get("applications") == options.applications)
         began = time.perf_counter()
-        generate(folder, options.applications)
+        if not reuse:
+            generate(folder, options.applications)
         made = time.perf_counter() - began
         size = sum(p.stat().st_size for p in folder.glob("*.parquet"))
-        print(f"{platform.processor() or platform.machine()}, Python "
-              f"{platform.python_version()}, duckdb {duckdb.__version__}")
+        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+              f"{platform.python_version()}, duckdb {duckdb.__version__}, ibis "
+              f"{ibis.__version__}, pandas {pd.__version__}; DuckDB threads: {threads}")
         print(f"lake: {options.applications:,} applications, {size / 1e6:.0f} MB of "
-              f"Parquet, generated in {made:.1f} s")
-        apps_only = (indicators.submitted, indicators.finished)
-        t_all, _ = best(options.repeat,
-                        lambda: ibis_counts(folder, indicators.MEASURE_QUERIES, m))
-        t_ibis, by_ibis = best(options.repeat, lambda: ibis_counts(folder, apps_only, m))
-        t_sql, by_sql = best(options.repeat, lambda: hand_sql(folder, costed))
-        t_pd, by_pd = best(options.repeat, lambda: with_pandas(folder, costed))
-        names = sorted(next(iter(by_sql.values())))
-        same_sql = all({k: by_ibis.get(u, {}).get(k, 0.0) for k in names} == by_sql[u]
-                       for u in by_sql)
-        same_pd = all({k: by_pd.get(u, {}).get(k, 0.0) for k in names} == by_sql[u]
-                      for u in by_sql)
-        print(f"same counts: ibis = hand SQL: {same_sql}; pandas = hand SQL: {same_pd}")
-        rate = options.applications / t_sql
-        print(f"{'':12}{'seconds':>9}  ratio to hand SQL")
-        print(f"{'hand SQL':12}{t_sql:9.3f}  1.00  ({rate:,.0f} applications/s)")
-        print(f"{'ibis, apps':12}{t_ibis:9.3f}  {t_ibis / t_sql:.2f}")
-        print(f"{'pandas':12}{t_pd:9.3f}  {t_pd / t_sql:.2f}")
-        print(f"{'ibis, all':12}{t_all:9.3f}  {t_all / t_sql:.2f}  (every measure)")
+              f"Parquet, " + ("reused" if reuse else f"generated in {made:.1f} s"))
+        times: dict[str, list[float]] = {name: [] for name in contenders}
+        results: dict[str, tuple[Counts, list[UnitScore]]] = {}
+        loads = [os.getloadavg()[0]]
+        for _ in range(options.repeat):
+            for name, work in contenders.items():
+                started = time.perf_counter()
+                counts = work()
+                scores = assess(m, counts)
+                times[name].append(time.perf_counter() - started)
+                results[name] = (counts, scores)
+            loads.append(os.getloadavg()[0])
+        reference, ref_scores = results["hand SQL"]
+        for name in ("ibis", "pandas"):
+            counts, scores = results[name]
+            print(f"{name} = hand SQL: counts {counts == reference}, "
+                  f"scores {scores == ref_scores}")
+        names = {k for unit in reference.values() for k in unit}
+        print(f"({len(reference)} units, {len(names)} counts each)")
+        t_sql = min(times["hand SQL"])
+        print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f}")
+        print(f"{'':10}{'best s':>8}  {'runs':22}  ratio to hand SQL")
+        for name in contenders:
+            best = min(times[name])
+            runs = " ".join(f"{t:.2f}" for t in times[name])
+            print(f"{name:10}{best:8.3f}  {runs:22}  {best / t_sql:.2f}")
+        t_ibis, t_pd = min(times["ibis"]), min(times["pandas"])
+        print(f"ibis is {t_pd / t_ibis:.1f}x as fast as pandas; "
+              f"{options.applications / t_ibis:,.0f} applications/s")
     finally:
         if not options.keep:
             shutil.rmtree(folder, ignore_errors=True)
