@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
-import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 import pyarrow.parquet as pq
 from django.db.models import Model
@@ -28,7 +27,12 @@ from django.utils import timezone
 
 from onestop.applications.models import Application, ApplicationEvent
 from onestop.integrity.bottlenecks import AGENCY_KEY, DOCUMENT_KEY
-from onestop.quality.sources import _backend  # Django's own connection, borrowed
+from onestop.quality.sources import (
+    django_backend,
+    live_tables_of,
+    normalised,
+    parquet_tables_of,
+)
 
 FLOW_COLUMNS: dict[str, tuple[type[Model], tuple[str, ...]]] = {
     "flow_applications": (Application, (
@@ -43,25 +47,6 @@ FLOW_COLUMNS: dict[str, tuple[type[Model], tuple[str, ...]]] = {
 FLOW_META = "flow.json"
 
 
-def _normalised(table: ir.Table, columns: tuple[str, ...]) -> ir.Table:
-    """Only `columns`, times as naive UTC, ids as int64, JSON as text. A column already
-    of the wanted type is left as it is: a CAST on a join key would keep SQLite from
-    using the index on `application_id` (a scan of the events per application)."""
-    out: dict[str, ir.Value] = {}
-    for name in columns:
-        column = table[name]
-        kind = column.type()
-        if kind.is_timestamp() and kind.timezone:
-            out[name] = column.cast(dtypes.Timestamp(scale=6))
-        elif kind.is_json() or kind.is_map() or kind.is_struct():
-            out[name] = column.cast("string")
-        elif kind.is_integer() and not kind.is_int64():
-            out[name] = column.cast("int64")
-        else:
-            out[name] = column
-    return table.select(**out)
-
-
 class FlowSourceError(Exception):
     """A source that cannot be read (a missing lake file)."""
 
@@ -74,9 +59,7 @@ class FlowTables:
 
 
 def live_flow_tables() -> FlowTables:
-    backend = _backend()
-    tables = {name: _normalised(backend.table(model._meta.db_table), columns)
-              for name, (model, columns) in FLOW_COLUMNS.items()}
+    tables = live_tables_of(FLOW_COLUMNS)
     return FlowTables(tables["flow_applications"], tables["flow_events"], "live")
 
 
@@ -86,13 +69,7 @@ def lake_flow_tables(folder: Path) -> FlowTables:
         raise FlowSourceError(
             f"{folder} has no event log: write it with `onestop bottlenecks --write-lake "
             f"{folder}`")
-    backend = ibis.duckdb.connect()
-    tables: dict[str, ir.Table] = {}
-    for name, (_, columns) in FLOW_COLUMNS.items():
-        path = folder / f"{name}.parquet"
-        if not path.exists():
-            raise FlowSourceError(f"{path} is missing")
-        tables[name] = _normalised(backend.read_parquet(path, table_name=name), columns)
+    tables = parquet_tables_of(folder, FLOW_COLUMNS, FlowSourceError)
     return FlowTables(tables["flow_applications"], tables["flow_events"], "lake")
 
 
@@ -101,10 +78,10 @@ def export_flow_lake(folder: Path) -> dict[str, int]:
     (created if missing), with flow.json; returns the rows written per table."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    backend = _backend()
+    backend = django_backend()
     written: dict[str, int] = {}
     for name, (model, columns) in FLOW_COLUMNS.items():
-        expr = _normalised(backend.table(model._meta.db_table), columns).order_by("id")
+        expr = normalised(backend.table(model._meta.db_table), columns).order_by("id")
         if "data" in columns:
             # only what the analysis reads: requested document codes, the agency asked
             keep = expr.data.contains(DOCUMENT_KEY) | expr.data.contains(f'"{AGENCY_KEY}"')

@@ -20,8 +20,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import ibis
-import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,7 +32,12 @@ from onestop.applications.models import Application, ApplicationEvent
 from onestop.catalogue.models import ServiceStandard
 from onestop.centres.models import Appointment, Centre, Ticket
 from onestop.feedback.models import Complaint, Rating
-from onestop.quality.sources import _backend  # the same borrowed connection
+from onestop.quality.sources import (
+    django_backend,
+    live_tables_of,
+    normalised,
+    parquet_tables_of,
+)
 
 FLAG_COLUMNS: dict[str, tuple[type[Model], tuple[str, ...]]] = {
     "flag_applications": (Application, (
@@ -67,25 +70,6 @@ FLAG_COLUMNS: dict[str, tuple[type[Model], tuple[str, ...]]] = {
 FLAG_META = "flags.json"
 
 
-def _normalised(table: ir.Table, columns: tuple[str, ...]) -> ir.Table:
-    """As the quality sources normalise (times naive UTC, JSON as text, ids int64), but
-    a column that already has its type is left as it is: a cast would keep SQLite from
-    using its indexes in the joins."""
-    out: dict[str, ir.Value] = {}
-    for name in columns:
-        column = table[name]
-        kind = column.type()
-        if kind.is_timestamp() and kind.timezone:
-            out[name] = column.cast(dtypes.Timestamp(scale=6))
-        elif kind.is_json() or kind.is_map() or kind.is_struct():
-            out[name] = column.cast("string")
-        elif kind.is_integer() and kind.copy(nullable=True) != dtypes.int64:
-            out[name] = column.cast("int64")
-        else:
-            out[name] = column
-    return table.select(**out)
-
-
 class FlagSourceError(Exception):
     """A source that cannot be read (a missing lake file, an unknown database)."""
 
@@ -112,11 +96,9 @@ def _tables(tables: dict[str, ir.Table], source: str) -> FlagTables:
 def live_flag_tables() -> FlagTables:
     """The live database's tables (Django's own connection)."""
     try:
-        backend = _backend()
-    except Exception as exc:  # an unknown database vendor
+        tables = live_tables_of(FLAG_COLUMNS)
+    except Exception as exc:  # an unknown database vendor, no database
         raise FlagSourceError(str(exc)) from None
-    tables = {name: _normalised(backend.table(model._meta.db_table), columns)
-              for name, (model, columns) in FLAG_COLUMNS.items()}
     return _tables(tables, "live")
 
 
@@ -126,13 +108,7 @@ def lake_flag_tables(folder: Path) -> FlagTables:
     if not (folder / FLAG_META).exists():
         raise FlagSourceError(
             f"{folder} holds no red-flag tables: run `onestop integrity lake {folder}` first")
-    backend = ibis.duckdb.connect()
-    tables: dict[str, ir.Table] = {}
-    for name, (_, columns) in FLAG_COLUMNS.items():
-        path = folder / f"{name}.parquet"
-        if not path.exists():
-            raise FlagSourceError(f"{path} is missing")
-        tables[name] = _normalised(backend.read_parquet(path, table_name=name), columns)
+    tables = parquet_tables_of(folder, FLAG_COLUMNS, FlagSourceError)
     return _tables(tables, f"lake:{folder.resolve()}")
 
 
@@ -148,11 +124,11 @@ def export_flag_lake(folder: Path) -> dict[str, int]:
     thrown away. Returns the rows written per table."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    backend = _backend()
+    backend = django_backend()
     key = secrets.token_bytes(32)
     written: dict[str, int] = {}
     for name, (model, columns) in FLAG_COLUMNS.items():
-        expr = _normalised(backend.table(model._meta.db_table), columns).order_by("id")
+        expr = normalised(backend.table(model._meta.db_table), columns).order_by("id")
         arrow = expr.to_pyarrow()
         if "applicant_national_id" in arrow.column_names:
             index = arrow.column_names.index("applicant_national_id")

@@ -75,8 +75,10 @@ class SourceError(Exception):
     """A source that cannot be read (a missing lake file, an unknown database)."""
 
 
-def _normalised(table: ir.Table, columns: tuple[str, ...]) -> ir.Table:
-    """Only `columns`, times as naive UTC, ids as int64, JSON as text."""
+def normalised(table: ir.Table, columns: tuple[str, ...]) -> ir.Table:
+    """Only `columns`, times as naive UTC, ids as int64, JSON as text. A column already of
+    the wanted type is left as it is: a CAST on a join key keeps SQLite from using its
+    index (a scan of the events per application)."""
     out: dict[str, ir.Value] = {}
     for name in columns:
         column = table[name]
@@ -85,11 +87,36 @@ def _normalised(table: ir.Table, columns: tuple[str, ...]) -> ir.Table:
             out[name] = column.cast(dtypes.Timestamp(scale=6)) if kind.timezone else column
         elif kind.is_json() or kind.is_map() or kind.is_struct():
             out[name] = column.cast("string")
-        elif kind.is_integer():
+        elif kind.is_integer() and not kind.is_int64():
             out[name] = column.cast("int64")
         else:
             out[name] = column
     return table.select(**out)
+
+
+Columns = dict[str, tuple[type[Model], tuple[str, ...]]]
+
+
+def live_tables_of(columns: Columns) -> dict[str, ir.Table]:
+    """The tables of `columns` ({name: (model, columns)}) on the live database, through
+    Django's own connection, normalised."""
+    backend = django_backend()
+    return {name: normalised(backend.table(model._meta.db_table), wanted)
+            for name, (model, wanted) in columns.items()}
+
+
+def parquet_tables_of(folder: Path, columns: Columns,
+                      error: type[Exception] = SourceError) -> dict[str, ir.Table]:
+    """DuckDB over `<folder>/<name>.parquet` for each table of `columns`, normalised;
+    `error` for a missing file."""
+    backend = ibis.duckdb.connect()
+    tables: dict[str, ir.Table] = {}
+    for name, (_, wanted) in columns.items():
+        path = Path(folder) / f"{name}.parquet"
+        if not path.exists():
+            raise error(f"{path} is missing")
+        tables[name] = normalised(backend.read_parquet(path, table_name=name), wanted)
+    return tables
 
 
 class _BorrowedSQLite(SQLiteBackend):
@@ -111,7 +138,8 @@ class _BorrowedSQLite(SQLiteBackend):
         register_all(self.con)
 
 
-def _backend() -> Any:
+def django_backend() -> Any:
+    """Ibis on Django's own connection (SQLite or PostgreSQL)."""
     connection.ensure_connection()
     raw = connection.connection
     if connection.vendor == "sqlite":
@@ -131,11 +159,7 @@ def _max_waits(country: Country, on: dt.date) -> tuple[dict[int, int], int]:
 
 def live_tables(country: Country, on: dt.date) -> Tables:
     """The live database's tables; queue standards in force on `on`."""
-    backend = _backend()
-    tables = {
-        name: _normalised(backend.table(model._meta.db_table), columns)
-        for name, (model, columns) in COLUMNS.items()
-    }
+    tables = live_tables_of(COLUMNS)
     waits, default = _max_waits(country, on)
     return Tables(**tables, max_wait_seconds=waits, default_max_wait_seconds=default)
 
@@ -148,13 +172,7 @@ def lake_tables(folder: Path, country_id: int) -> Tables:
     if not meta_path.exists():
         raise SourceError(f"{folder} is not a lake written by `onestop export lake`")
     meta = json.loads(meta_path.read_text())
-    backend = ibis.duckdb.connect()
-    tables: dict[str, ir.Table] = {}
-    for name, (_, columns) in COLUMNS.items():
-        path = folder / f"{name}.parquet"
-        if not path.exists():
-            raise SourceError(f"{path} is missing")
-        tables[name] = _normalised(backend.read_parquet(path, table_name=name), columns)
+    tables = parquet_tables_of(folder, COLUMNS)
     queue = meta.get("queue", {}).get(str(country_id), {})
     return Tables(
         **tables,
@@ -169,10 +187,10 @@ def export_lake(folder: Path, *, on: dt.date | None = None) -> dict[str, int]:
     on `on`, today by default). Returns the rows written per table."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    backend = _backend()
+    backend = django_backend()
     written: dict[str, int] = {}
     for name, (model, columns) in COLUMNS.items():
-        expr = _normalised(backend.table(model._meta.db_table), columns).order_by("id")
+        expr = normalised(backend.table(model._meta.db_table), columns).order_by("id")
         arrow = expr.to_pyarrow()
         pq.write_table(arrow, folder / f"{name}.parquet")
         written[name] = arrow.num_rows
