@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from onestop.accounts.models import User
@@ -189,8 +190,9 @@ def test_a_submission_answers_with_what_it_wrote_without_reading_it_back(
     citizen.save(update_fields=["email"])
     me = api_client(citizen)
     post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="warm-up")
-    # token, service with its standard, the writes, the audit chain's head: no read-back
-    with django_assert_max_num_queries(13):
+    # the revisions of the accounts and the register (token and service kept), the
+    # writes, the audit chain's head (moved by its own statement on SQLite): no read-back
+    with django_assert_max_num_queries(10 if connection.vendor == "postgresql" else 11):
         created = post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="k1")
     assert created.status_code == 201, created.content
     body = created.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import secrets
@@ -17,6 +18,7 @@ from onestop.accounts.models import ApiToken, User
 from onestop.accounts.roles import STAFF_ROLES, Role, scope_problem
 from onestop.catalogue.models import Agency
 from onestop.centres.models import Centre
+from onestop.core.revisions import RevisionCache
 
 T = TypeVar("T")
 TOKEN_PREFIX = "ost_"  # noqa: S105 (marks onestop tokens, e.g. for secret scanners)
@@ -113,22 +115,30 @@ def issue_token(*, user: User, name: str = "api") -> tuple[ApiToken, str]:
     return token, key
 
 
+# Tokens read per process, kept until a user or a token changes (onestop.core.revisions):
+# a revoked token, a deactivated user or a changed role is seen by every process at its
+# next request.
+_tokens: RevisionCache[str, ApiToken] = RevisionCache("accounts", max_entries=10_000)
+
+
 def authenticate_token(key: str) -> User | None:
     """The active user holding this token key, or None."""
     if not key.startswith(TOKEN_PREFIX):
         return None
-    token = (
+    key_hash = hash_token(key)
+    token = _tokens.get(key_hash, lambda: (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_token(key), revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
+        .filter(key_hash=key_hash, revoked_at__isnull=True).order_by().first()
+    ))
     now = timezone.now()
+    if token is None or token.expires_at <= now or not token.user.is_active:
+        return None
     # Touch last_used_at at most once a minute: a hot token should not write on every call.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+        token.last_used_at = now
+    # A copy: what a request sets on its user stays with that request.
+    return copy.copy(token.user)
 
 
 def revoke_token(*, user: User, key: str | None = None, token_id: int | None = None) -> int:

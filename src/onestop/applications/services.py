@@ -657,9 +657,21 @@ def _create(
         request_hash=_request_hash(service, form_data, national_id) if idempotency_key else "",
     )
     application.number = _new_number(service.country, now)
-    insert_new([application])
     # No events yet: the clock's are kept as they are recorded (see _record_event).
     application.clock_events = []  # type: ignore[attr-defined]
+    role = submitted_by.role if submitted_by is not None else SYSTEM
+    # Recorded before the row is written (events and messages are written last, see
+    # _Pending), and so are the steps only the system takes: an instant service's
+    # application is inserted already issued, one statement instead of two.
+    _record_event(
+        application, action="submit", from_state="", to_state=workflow.initial,
+        user=submitted_by, role=role, now=now,
+        data={"channel": channel, "standard_from": standard.valid_from.isoformat(),
+              "documents": sorted(d.code for d in documents)},
+    )
+    _notify(application, "application_submitted")
+    offer_due = _advance_automatically(application, workflow, now, new=True)
+    insert_new([application])
     stored = [
         _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, submitted_by)
         for document in documents
@@ -670,15 +682,8 @@ def _create(
             amount=standard.fee_amount, currency=service.country.currency,
             status=Payment.Status.PAID, paid_at=now,
         )
-    role = submitted_by.role if submitted_by is not None else SYSTEM
-    _record_event(
-        application, action="submit", from_state="", to_state=workflow.initial,
-        user=submitted_by, role=role, now=now,
-        data={"channel": channel, "standard_from": standard.valid_from.isoformat(),
-              "documents": sorted(d.code for d in documents)},
-    )
-    _notify(application, "application_submitted")
-    _advance_automatically(application, workflow, now)
+    if offer_due:
+        _offer_proactive(application, now)
     return application, stored
 
 
@@ -814,7 +819,13 @@ def _apply(
     data: dict[str, Any] | None = None,
     documents: Sequence[UploadedDocument] = (),
     result_document: UploadedDocument | None = None,
-) -> None:
+    new: bool = False,
+) -> bool:
+    """Take `transition` on `application`: its fields, documents, event and messages.
+    `new`: the application is not written yet (its caller inserts it as it is then);
+    returns whether the proactive services that follow an issued result are due, which
+    the caller offers once the row exists. Otherwise the row is updated and they are
+    offered here (False)."""
     source = application.state
     clock = {ClockEffect.STOP: "stop", ClockEffect.RESUME: "resume"}.get(transition.clock, "")
     application.state = transition.target.code
@@ -846,7 +857,8 @@ def _apply(
             application.refusal_ground = ground
             application.refusal_reason = comment.strip()
             update += ["refusal_ground", "refusal_reason"]
-    application.save(update_fields=update)
+    if not new:
+        application.save(update_fields=update)
     template = {
         "stop": "documents_requested",
     }.get(clock) or {
@@ -859,21 +871,29 @@ def _apply(
         _notify(application, template, {"comment": comment.strip()})
     if transition.outcome == "issued":
         _notify(application, "rate_service")
+        if new:
+            return True
         _offer_proactive(application, now)
+    return False
 
 
-def _advance_automatically(application: Application, workflow: Workflow, now: dt.datetime) -> None:
+def _advance_automatically(
+    application: Application, workflow: Workflow, now: dt.datetime, *, new: bool = False
+) -> bool:
     """Take the steps only the system takes and that need no input (an instant service
-    issues its result at once)."""
+    issues its result at once). `new` as for `_apply`: whether proactive offers are due."""
+    offer_due = False
     for _ in range(10):
         automatic = [
             a for a in workflow.actions_from(application.state)
             if a.roles == frozenset({SYSTEM}) and not a.requires
         ]
         if len(automatic) != 1:
-            return
+            break
         transition = workflow.decide(application.state, automatic[0].code, SYSTEM)
-        _apply(application, workflow, transition, user=None, role=SYSTEM, now=now)
+        offer_due |= _apply(application, workflow, transition, user=None, role=SYSTEM,
+                            now=now, new=new)
+    return offer_due
 
 
 # --- assignment ----------------------------------------------------------------------
