@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from onestop.accounts.models import User
 from onestop.accounts.services import create_user, issue_token
@@ -19,6 +20,14 @@ MINI_PACK = Path(__file__).parent / "catalogue" / "data" / "mini"
 
 # Staff of the mini pack (officer, supervisor, controller, ...), for the tests that need them.
 pytest_plugins = ["tests.mini_staff"]
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Any:
+    """A use case called directly (not through a page) speaks English, as the messages
+    tests match are written; a page still answers in the language it picks."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.applications.errors import NotFound
@@ -21,7 +22,7 @@ def resume(*, owner: User, service: Service, draft_id: str) -> Draft:
     draft = Draft.objects.filter(pk=int(draft_id) if draft_id.isdigit() else 0,
                                  owner=owner, service=service).first()
     if draft is None:
-        raise NotFound("No such draft.")
+        raise NotFound(_("No such draft."))
     return draft
 
 
@@ -36,7 +37,7 @@ def save(*, owner: User, service: Service, form_data: dict[str, Any],
     # the owner's only, and still there (not deleted in another tab meanwhile)
     if not Draft.objects.filter(pk=draft.pk, owner=owner, service=service).update(
             form_data=form_data, updated_at=now):
-        raise NotFound("No such draft.")
+        raise NotFound(_("No such draft."))
     draft.form_data, draft.updated_at = form_data, now
     return draft
 
@@ -47,4 +48,4 @@ def delete(*, owner: User, draft_id: int) -> None:
     owner has no such draft."""
     deleted, _kinds = Draft.objects.filter(pk=draft_id, owner=owner).delete()
     if not deleted:
-        raise NotFound("No such draft.")
+        raise NotFound(_("No such draft."))

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from onestop.applications.errors import ApplicationError
 from onestop.applications.models import Application, Payment
@@ -64,7 +65,7 @@ class SimulatedProvider:
     def charge(self, *, amount: Decimal, currency: str, description: str,
                idempotency_key: str | None = None) -> Charge:
         if amount <= 0:
-            raise PaymentDeclined("nothing to charge")
+            raise PaymentDeclined(_("nothing to charge"))
         return Charge(provider=self.name, reference="SIM-" + secrets.token_hex(8).upper(),
                       amount=amount, currency=currency)
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import AGENCY_ROLES, Role
@@ -59,7 +60,7 @@ def get_visible(user: User, number: str) -> Application:
         )
     application = queryset.filter(number=number).first()
     if application is None:
-        raise NotFound(f"no application {number}")
+        raise NotFound(_("no application %(number)s") % {"number": number})
     return application
 
 
@@ -101,5 +102,5 @@ def inbox(
 def document(application: Application, document_id: int) -> ApplicationDocument:
     found = application.documents.filter(pk=document_id).first()
     if found is None:
-        raise NotFound("no such document")
+        raise NotFound(_("no such document"))
     return found

@@ -26,6 +26,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import AGENCY_ROLES, Role
@@ -126,7 +127,8 @@ def workflow_of(application_or_service: Application | Service) -> Workflow:
         return cached[1]
     definition = WorkflowDefinition.objects.filter(country_id=key[0], code=key[1]).first()
     if definition is None:
-        raise NotFound(f"workflow {key[1]!r} is not loaded for this country")
+        raise NotFound(_("workflow %(code)s is not loaded for this country")
+                       % {"code": repr(key[1])})
     workflow = Workflow.from_mapping(definition.definition)
     _workflows[key] = (time.monotonic(), workflow)
     return workflow
@@ -175,7 +177,7 @@ def clock_of(application: Application) -> Clock:
 def _form_problems(schema: dict[str, Any], form: Any) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     if not isinstance(form, dict):
-        return {"form": ["must be an object of fields"]}
+        return {"form": [_("must be an object of fields")]}
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
@@ -185,14 +187,14 @@ def _form_problems(schema: dict[str, Any], form: Any) -> dict[str, list[str]]:
             missing = [name for name in error.validator_value if name not in error.instance]
             for name in missing:
                 problems.setdefault(".".join(["form", *path, name]), []).append(
-                    "this field is required"
+                    _("this field is required")
                 )
             continue
         if error.validator == "additionalProperties":
             extra = sorted(set(error.instance) - set(schema.get("properties", {})))
             for name in extra:
                 problems.setdefault(".".join(["form", *path, name]), []).append(
-                    "is not a field of this service's form"
+                    _("is not a field of this service's form")
                 )
             continue
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
@@ -218,7 +220,7 @@ def _document_problems(
         key = f"documents.{document.code}"
         if document.code not in accepted:
             problems.setdefault(key, []).append(
-                "is not a document this service asks the applicant for"
+                _("is not a document this service asks the applicant for")
             )
         for messages in _file_problems(document).values():
             problems.setdefault(key, []).extend(messages)
@@ -227,7 +229,7 @@ def _document_problems(
         for code, spec in expected.items():
             if spec.get("required", True) and code not in given:
                 problems.setdefault(f"documents.{code}", []).append(
-                    "this document is required"
+                    _("this document is required")
                 )
     return problems
 
@@ -237,11 +239,11 @@ def _file_problems(document: UploadedDocument) -> dict[str, list[str]]:
     limit = settings.ONESTOP_MAX_UPLOAD_BYTES
     problems: list[str] = []
     if document.content_type not in ALLOWED_CONTENT_TYPES:
-        problems.append("must be a PDF, JPEG or PNG file")
+        problems.append(_("must be a PDF, JPEG or PNG file"))
     if len(document.content) > limit:
-        problems.append(f"is larger than {limit // 1_000_000} MB")
+        problems.append(_("is larger than %(mb)s MB") % {"mb": limit // 1_000_000})
     if not document.content:
-        problems.append("is empty")
+        problems.append(_("is empty"))
     return {document.code: problems} if problems else {}
 
 
@@ -419,7 +421,7 @@ def _record_event(
     known = getattr(application, "clock_events", None)
     if clock in ("stop", "resume") and isinstance(known, list):
         known.append(event)
-    username, _ = _actor(user)
+    username, _role = _actor(user)
     entry: dict[str, Any] = {
         "actor_username": username,
         "actor_role": role,
@@ -498,16 +500,20 @@ def submit(
         previous = _retried(service, form_data, national_id, submitted_by, idempotency_key)
         if previous is not None:
             return previous
-        raise NotFound(f"service {service.code} has no standard in force today")
+        raise NotFound(_("service %(code)s has no standard in force today")
+                       % {"code": service.code})
 
     problems: dict[str, list[str]] = {}
     if channel not in CHANNEL_OFFERED_AS:
-        problems["channel"] = [f"unknown channel {channel!r}"]
+        problems["channel"] = [_("unknown channel %(channel)s") % {"channel": repr(channel)}]
     elif not CHANNEL_OFFERED_AS[channel] & set(standard.channels):
-        problems["channel"] = [f"this service is not offered through the {channel} channel"]
+        problems["channel"] = [_("this service is not offered through the %(channel)s channel")
+                               % {"channel": channel}]
     national_id = (national_id or "").strip()
     if not national_id.isalnum() or not 6 <= len(national_id) <= 32:
-        problems["national_id"] = ["a national identification number of 6-32 letters or digits"]
+        problems["national_id"] = [
+            _("a national identification number of 6-32 letters or digits")
+        ]
     problems.update(_form_problems(standard.eform or {}, form_data))
     problems.update(
         _document_problems(standard, documents, required=channel != "proactive")
@@ -600,7 +606,7 @@ def _previous_submission(
     if previous is None:
         return None
     if previous.request_hash != _request_hash(service, form_data, (national_id or "").strip()):
-        raise Conflict("this Idempotency-Key was already used for a different submission")
+        raise Conflict(_("this Idempotency-Key was already used for a different submission"))
     return Submission(application=previous, access_code=access_code(previous), created=False)
 
 
@@ -694,16 +700,17 @@ def role_on(user: User, application: Application) -> str:
     """The workflow role `user` acts in on this application, or Forbidden."""
     if user.role == Role.CITIZEN:
         if application.applicant_id != user.pk:
-            raise NotFound("no such application")
+            raise NotFound(_("no such application"))
         return Role.CITIZEN.value
     if user.role in AGENCY_ROLES:
         if application.agency_id not in agency_subtree_ids([user.agency_id or 0]):
-            raise NotFound("no such application")
+            raise NotFound(_("no such application"))
         return str(user.role)
     if user.role == Role.OPERATOR:
         # any centre serves any citizen: an operator may act where the workflow lets them
         return Role.OPERATOR.value
-    raise Forbidden(f"a {user.role} reads applications but does not act on them")
+    raise Forbidden(_("a %(role)s reads applications but does not act on them")
+                    % {"role": user.role})
 
 
 def act(
@@ -748,7 +755,7 @@ def act(
             raise Forbidden(str(exc)) from None
         except MissingInput as exc:
             raise SubmissionInvalid(
-                {name: ["required for this action"] for name in exc.missing}
+                {name: [_("required for this action")] for name in exc.missing}
             ) from None
         data = _check_inputs(locked, transition, ground, requested_documents, agency_code,
                              documents)
@@ -777,8 +784,9 @@ def _check_inputs(
         grounds = {g["code"] for g in application.standard.refusal_grounds}
         if ground not in grounds:
             problems["ground"] = [
-                "not a ground for refusal in this service's standard"
-                + (f" (grounds: {', '.join(sorted(grounds))})" if grounds else "")
+                _("not a ground for refusal in this service's standard (grounds: %(grounds)s)")
+                % {"grounds": ", ".join(sorted(grounds))}
+                if grounds else _("not a ground for refusal in this service's standard")
             ]
         data["ground"] = ground
     if requested_documents:
@@ -786,9 +794,10 @@ def _check_inputs(
     if agency_code:
         other = Agency.objects.filter(country=application.country, code=agency_code).first()
         if other is None:
-            problems["agency"] = [f"no agency {agency_code!r} in this country"]
+            problems["agency"] = [_("no agency %(code)s in this country")
+                                  % {"code": repr(agency_code)}]
         elif other.pk == application.agency_id:
-            problems["agency"] = ["an inter-agency request goes to another agency"]
+            problems["agency"] = [_("an inter-agency request goes to another agency")]
         data["agency"] = agency_code
     if documents:
         # what the officer asked for when the clock stopped is accepted too
@@ -883,7 +892,7 @@ def _advance_automatically(
     """Take the steps only the system takes and that need no input (an instant service
     issues its result at once). `new` as for `_apply`: whether proactive offers are due."""
     offer_due = False
-    for _ in range(10):
+    for _step in range(10):
         automatic = [
             a for a in workflow.actions_from(application.state)
             if a.roles == frozenset({SYSTEM}) and not a.requires
@@ -908,19 +917,19 @@ def assign(*, application: Application, user: User, assignee: User | None,
         locked = Application.objects.select_for_update().get(pk=application.pk)
         role_on(user, locked)
         if not locked.is_open:
-            raise Conflict("a completed application is not assigned")
+            raise Conflict(_("a completed application is not assigned"))
         scope = agency_subtree_ids([user.agency_id or 0])
         if assignee is not None and (
             assignee.role not in AGENCY_ROLES or assignee.agency_id not in scope
         ):
-            raise Forbidden("the assignee must be an officer of your agency")
+            raise Forbidden(_("the assignee must be an officer of your agency"))
         if user.role == Role.OFFICER and not (
             assignee == user and locked.assigned_to_id in (None, user.pk)
         ):
-            raise Forbidden("an officer may only take an unassigned application; "
-                            "a supervisor reassigns")
+            raise Forbidden(_("an officer may only take an unassigned application; "
+                              "a supervisor reassigns"))
         if user.role not in AGENCY_ROLES:
-            raise Forbidden("only the agency's officers and supervisors assign")
+            raise Forbidden(_("only the agency's officers and supervisors assign"))
         previous = locked.assigned_to.username if locked.assigned_to else ""
         locked.assigned_to = assignee
         locked.save(update_fields=["assigned_to"])
@@ -974,7 +983,7 @@ def _submit_bundle(
 ) -> tuple[Bundle, list[Submission]]:
     now = now or timezone.now()
     if not forms:
-        raise SubmissionInvalid({"services": ["choose at least one service"]})
+        raise SubmissionInvalid({"services": [_("choose at least one service")]})
     services = {
         s.code: s for s in Service.objects.filter(
             country=life_situation.country, code__in=list(forms),
@@ -984,7 +993,8 @@ def _submit_bundle(
     unknown = sorted(set(forms) - set(services))
     if unknown:
         raise SubmissionInvalid(
-            {f"services.{code}": ["not a service of this life situation"] for code in unknown}
+            {f"services.{code}": [_("not a service of this life situation")]
+             for code in unknown}
         )
     bundle = Bundle.objects.create(
         number=_new_number(life_situation.country, now).replace("-", "-B", 1),
@@ -1048,13 +1058,13 @@ def confirm_offer(
     """The citizen confirms a proactive service: it is submitted with the prefilled form
     (plus what the citizen adds) on the proactive channel, started by the source."""
     if offer.applicant_id != user.pk:
-        raise NotFound("no such offer")
+        raise NotFound(_("no such offer"))
     if offer.status != ProactiveOffer.Status.OFFERED:
-        raise Conflict(f"this offer was already {offer.status}")
+        raise Conflict(_already_decided(offer.status))
     with transaction.atomic(), _audited():
         locked = ProactiveOffer.objects.select_for_update().get(pk=offer.pk)
         if locked.status != ProactiveOffer.Status.OFFERED:
-            raise Conflict(f"this offer was already {locked.status}")
+            raise Conflict(_already_decided(locked.status))
         source = locked.source
         submission = submit(
             service=locked.service, form_data={**locked.form_data, **(form_data or {})},
@@ -1070,11 +1080,19 @@ def confirm_offer(
     return submission
 
 
+def _already_decided(status: str) -> str:
+    if status == ProactiveOffer.Status.CONFIRMED:
+        return _("this offer was already confirmed")
+    if status == ProactiveOffer.Status.DECLINED:
+        return _("this offer was already declined")
+    return _("this offer was already decided")
+
+
 def decline_offer(*, offer: ProactiveOffer, user: User, now: dt.datetime | None = None) -> None:
     if offer.applicant_id != user.pk:
-        raise NotFound("no such offer")
+        raise NotFound(_("no such offer"))
     updated = ProactiveOffer.objects.filter(
         pk=offer.pk, status=ProactiveOffer.Status.OFFERED
     ).update(status=ProactiveOffer.Status.DECLINED, decided_at=now or timezone.now())
     if not updated:
-        raise Conflict("this offer was already decided")
+        raise Conflict(_("this offer was already decided"))

@@ -46,6 +46,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
@@ -62,7 +63,14 @@ from onestop.centres.models import (
     Ticket,
     TicketSource,
 )
-from onestop.centres.services import Conflict, NotAllowed, NotFound, QueueError, take_ticket
+from onestop.centres.services import (
+    APPOINTMENT_STATE_WORDS,
+    Conflict,
+    NotAllowed,
+    NotFound,
+    QueueError,
+    take_ticket,
+)
 from onestop.core.calendar import WorkingCalendar
 from onestop.notifications.services import NotificationError, enqueue_for_user
 
@@ -219,17 +227,18 @@ def _slot(start: dt.datetime, end: dt.datetime, group: ServiceGroup,
 def _check_group(centre: Centre, group: ServiceGroup,
                  counters: Mapping[int, frozenset[int]]) -> None:
     if group.country_id != centre.country_id or not counters.get(group.pk):
-        raise QueueError(f"this centre takes no appointments for group {group.code}")
+        raise QueueError(_("this centre takes no appointments for group %(group)s")
+                         % {"group": group.code})
 
 
 def _check_day(centre: Centre, day: dt.date, now: dt.datetime) -> None:
     first, last = booking_window(centre.country, now)
     if day < first:
-        raise QueueError(f"{day.isoformat()} has passed")
+        raise QueueError(_("%(day)s has passed") % {"day": day.isoformat()})
     if day > last:
         raise QueueError(
-            f"appointments are booked up to {(last - first).days} days ahead "
-            f"(until {last.isoformat()})"
+            _("appointments are booked up to %(days)s days ahead (until %(last)s)")
+            % {"days": (last - first).days, "last": last.isoformat()}
         )
 
 
@@ -284,7 +293,7 @@ def own_appointment(citizen: User, code: str) -> Appointment:
     """One of the citizen's appointments by its code; NotFound for anyone else's."""
     found = appointments_of(citizen).filter(code=normalize_code(code)).first()
     if found is None:
-        raise NotFound("no appointment with this code")
+        raise NotFound(_("no appointment with this code"))
     return found
 
 
@@ -358,7 +367,7 @@ def book(
     holds the most appointments allowed or one at the same time."""
     now = now or timezone.now()
     if citizen.role != Role.CITIZEN:
-        raise NotAllowed("appointments are booked by citizens, each for themselves")
+        raise NotAllowed(_("appointments are booked by citizens, each for themselves"))
     country = centre.country
     rules = queue_rules(country)
     calendar = calendar_for(country)
@@ -370,17 +379,19 @@ def book(
         counters = serving_counters(centre)
         _check_group(centre, group, counters)
         if slot_start <= now:
-            raise QueueError("this time has passed: choose a later slot")
+            raise QueueError(_("this time has passed: choose a later slot"))
         _check_day(centre, day, now)
         times = _slot_times(centre, day, rules, calendar)
         if not times:
-            raise QueueError(f"the centre is closed on {day.isoformat()}")
+            raise QueueError(_("the centre is closed on %(day)s") % {"day": day.isoformat()})
         match = [(start, end) for start, end in times if start == local_start]
         if not match:
             raise QueueError(
-                f"{local_start:%H:%M} is not the start of a slot in the centre's opening "
-                f"hours on {day.isoformat()} (slots of {rules.appointment_slot_minutes} "
-                f"minutes from {times[0][0]:%H:%M})"
+                _("%(time)s is not the start of a slot in the centre's opening hours on "
+                  "%(day)s (slots of %(minutes)s minutes from %(first)s)")
+                % {"time": f"{local_start:%H:%M}", "day": day.isoformat(),
+                   "minutes": rules.appointment_slot_minutes,
+                   "first": f"{times[0][0]:%H:%M}"}
             )
         start, end = match[0]
 
@@ -390,17 +401,17 @@ def book(
         )
         if held.count() >= rules.max_future_appointments:
             raise Conflict(
-                f"you already hold {rules.max_future_appointments} future appointment(s), "
-                "the most allowed: cancel one to book another"
+                _("you already hold %(n)s future appointment(s), the most allowed: cancel "
+                  "one to book another") % {"n": rules.max_future_appointments}
             )
         if held.filter(slot_start__lt=end, slot_end__gt=start).exists():
-            raise Conflict("you already have an appointment at this time")
+            raise Conflict(_("you already have an appointment at this time"))
 
         list(_lock(Counter.objects.filter(centre=centre).order_by("pk"))
              .values_list("pk", flat=True))
         slot = _slot(start, end, group, counters, _booked(centre, start, end))
         if slot.free < 1:
-            raise Conflict("this slot is full: choose another time")
+            raise Conflict(_("this slot is full: choose another time"))
         appointment = Appointment.objects.create(
             centre=centre, group=group, citizen=citizen, slot_start=start, slot_end=end,
             state=AppointmentState.BOOKED, code=_unique_code(), booked_at=now,
@@ -418,12 +429,14 @@ def cancel(*, citizen: User, code: str, now: dt.datetime | None = None) -> Appoi
             Appointment.objects.filter(citizen=citizen, code=normalize_code(code))
         ).first()
         if appointment is None:
-            raise NotFound("no appointment with this code")
+            raise NotFound(_("no appointment with this code"))
         if appointment.state != AppointmentState.BOOKED:
-            raise Conflict(f"this appointment is {appointment.get_state_display()}: only a "
-                           "booked one can be cancelled")
+            raise Conflict(_("this appointment is %(state)s: only a booked one can be "
+                             "cancelled")
+                           % {"state": APPOINTMENT_STATE_WORDS[appointment.state]})
         if now >= appointment.slot_start:
-            raise Conflict("the slot has started: the appointment can no longer be cancelled")
+            raise Conflict(_("the slot has started: the appointment can no longer be "
+                             "cancelled"))
         appointment.state = AppointmentState.CANCELLED
         appointment.cancelled_at = now
         appointment.save(update_fields=["state", "cancelled_at"])
@@ -443,27 +456,31 @@ def arrive(*, centre: Centre, code: str, now: dt.datetime | None = None) -> Tick
             Appointment.objects.filter(centre=centre, code=normalize_code(code))
         ).first()
         if appointment is None:
-            raise NotFound("no appointment with this code at this centre")
+            raise NotFound(_("no appointment with this code at this centre"))
         appointment.centre = centre
         state = appointment.state
         if state == AppointmentState.ARRIVED:
             ticket = appointment.ticket
-            raise Conflict(f"you have already arrived: your ticket is {ticket.number}"
-                           if ticket else "you have already arrived")
+            raise Conflict(_("you have already arrived: your ticket is %(number)s")
+                           % {"number": ticket.number}
+                           if ticket else _("you have already arrived"))
         if state == AppointmentState.CANCELLED:
-            raise Conflict("this appointment was cancelled: take an ordinary ticket")
+            raise Conflict(_("this appointment was cancelled: take an ordinary ticket"))
         if state == AppointmentState.NO_SHOW:
-            raise Conflict("this appointment was missed: take an ordinary ticket")
+            raise Conflict(_("this appointment was missed: take an ordinary ticket"))
         rules = queue_rules(centre.country)
         local_start = _local(appointment, appointment.slot_start)
         late = appointment.slot_end + dt.timedelta(minutes=rules.no_show_after_minutes)
         if now > late:
-            raise Conflict("you are too late for this appointment: take an ordinary ticket")
+            raise Conflict(_("you are too late for this appointment: take an ordinary "
+                             "ticket"))
         if _local(appointment, now).date() != local_start.date():
-            raise Conflict(f"this appointment is on {local_start:%d.%m.%Y}: come that day")
+            raise Conflict(_("this appointment is on %(day)s: come that day")
+                           % {"day": f"{local_start:%d.%m.%Y}"})
         if now < appointment.slot_start - ARRIVE_EARLIEST:
             opens = _local(appointment, appointment.slot_start - ARRIVE_EARLIEST)
-            raise Conflict(f"too early: this appointment can be checked in from {opens:%H:%M}")
+            raise Conflict(_("too early: this appointment can be checked in from %(time)s")
+                           % {"time": f"{opens:%H:%M}"})
         return take_ticket(
             centre=centre, group=appointment.group, source=TicketSource.APPOINTMENT,
             citizen=appointment.citizen, appointment=appointment, now=now,

@@ -28,6 +28,9 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from psycopg import Pipeline
 from psycopg.pq import TransactionStatus
 
@@ -73,6 +76,22 @@ class Conflict(QueueError):
 
 
 MAX_REASON = 300
+# The states as a refusal names them, in the reader's language (as the models label them).
+TICKET_STATE_WORDS: dict[str, Promise] = {
+    TicketState.WAITING: gettext_lazy("waiting"),
+    TicketState.CALLED: gettext_lazy("called"),
+    TicketState.SERVING: gettext_lazy("being served"),
+    TicketState.ON_HOLD: gettext_lazy("on hold"),
+    TicketState.SERVED: gettext_lazy("served"),
+    TicketState.NO_SHOW: gettext_lazy("no-show"),
+    TicketState.CANCELLED: gettext_lazy("cancelled"),
+}
+APPOINTMENT_STATE_WORDS: dict[str, Promise] = {
+    AppointmentState.BOOKED: gettext_lazy("booked"),
+    AppointmentState.CANCELLED: gettext_lazy("cancelled"),
+    AppointmentState.ARRIVED: gettext_lazy("arrived"),
+    AppointmentState.NO_SHOW: gettext_lazy("no-show"),
+}
 NUMBER = re.compile(r"^\s*([A-Za-z]{1,4})\s*-?\s*(\d{1,6})\s*$")
 
 
@@ -124,7 +143,8 @@ def group_for_service(country: Country, service_code: str) -> ServiceGroup:
                 best, best_length = group, len(str(prefix))
     found = best or default
     if found is None:
-        raise NotFound(f"no service group of {country.code} covers service {service_code}")
+        raise NotFound(_("no service group of %(country)s covers service %(service)s")
+                       % {"country": country.code, "service": service_code})
     return found
 
 
@@ -158,28 +178,33 @@ def take_ticket(
     is the staff member issuing it (checked with `may_issue_tickets`)."""
     now = now or timezone.now()
     if by is not None and not may_issue_tickets(by, centre):
-        raise NotAllowed("only staff of this centre may issue its tickets")
+        raise NotAllowed(_("only staff of this centre may issue its tickets"))
     if source not in TicketSource.values:
-        raise QueueError(f"unknown ticket source {source!r}")
+        raise QueueError(_("unknown ticket source %(source)s") % {"source": repr(source)})
     if group.country_id != centre.country_id:
-        raise QueueError(f"group {group.code} is not a group of {centre.country_id}'s centres")
+        raise QueueError(_("group %(group)s is not a group of %(country)s's centres")
+                         % {"group": group.code, "country": centre.country_id})
     if priority is not None and priority.country_id != centre.country_id:
-        raise QueueError(f"priority category {priority.code} is not one of this country")
+        raise QueueError(_("priority category %(code)s is not one of this country")
+                         % {"code": priority.code})
     if not Counter.objects.filter(centre=centre, active=True, groups=group).exists():
-        raise QueueError(f"no counter of this centre serves group {group.code}")
+        raise QueueError(_("no counter of this centre serves group %(group)s")
+                         % {"group": group.code})
     day = local_today(centre.country, now)
     with transaction.atomic():
         due_at = None
         if appointment is not None:
             appointment = _lock(Appointment.objects.filter(pk=appointment.pk)).get()
             if appointment.centre_id != centre.pk:
-                raise QueueError("this appointment is booked at another centre")
+                raise QueueError(_("this appointment is booked at another centre"))
             if appointment.group_id != group.pk:
-                raise QueueError(f"this appointment is for group {appointment.group.code}")
+                raise QueueError(_("this appointment is for group %(group)s")
+                                 % {"group": appointment.group.code})
             if appointment.state != AppointmentState.BOOKED or appointment.ticket_id:
-                raise Conflict(f"this appointment is {appointment.get_state_display()}"
+                raise Conflict(_("this appointment is %(state)s")
+                               % {"state": APPOINTMENT_STATE_WORDS[appointment.state]}
                                if appointment.state != AppointmentState.BOOKED
-                               else "this appointment already has a ticket")
+                               else _("this appointment already has a ticket"))
             early = QueueSettings.objects.filter(country_id=centre.country_id).values_list(
                 "appointment_early_minutes", flat=True
             ).first()
@@ -222,7 +247,7 @@ def _next_sequence(centre: Centre, group: ServiceGroup, day: dt.date) -> int:
 
 def _check_operator(operator: User) -> None:
     if operator.role != Role.OPERATOR or operator.centre_id is None:
-        raise NotAllowed("only an operator of a centre works at its counters")
+        raise NotAllowed(_("only an operator of a centre works at its counters"))
 
 
 def _session(operator: User) -> CounterSession:
@@ -235,9 +260,9 @@ def _session(operator: User) -> CounterSession:
         .first()
     )
     if session is None:
-        raise Conflict("open a counter first")
+        raise Conflict(_("open a counter first"))
     if session.counter.centre_id != operator.centre_id:
-        raise NotAllowed("this counter is not at your centre")
+        raise NotAllowed(_("this counter is not at your centre"))
     return session
 
 
@@ -251,7 +276,7 @@ def _at_counter(operator: User) -> tuple[CounterSession, Ticket]:
         .first()
     )
     if ticket is None:
-        raise Conflict("there is no ticket at your counter")
+        raise Conflict(_("there is no ticket at your counter"))
     return session, ticket
 
 
@@ -266,20 +291,23 @@ def open_counter(
         centre=operator.centre, number=counter_number, active=True
     ).first()
     if counter is None:
-        raise NotFound(f"your centre has no open counter number {counter_number}")
+        raise NotFound(_("your centre has no open counter number %(number)s")
+                       % {"number": counter_number})
     with transaction.atomic():
         current = selectors.open_session(operator)
         if current is not None:
             if current.counter_id == counter.pk:
                 return current
-            raise Conflict(f"close counter {current.counter.number} first")
+            raise Conflict(_("close counter %(number)s first")
+                           % {"number": current.counter.number})
         try:
             with transaction.atomic():
                 session = CounterSession.objects.create(
                     counter=counter, operator=operator, opened_at=now
                 )
         except IntegrityError as exc:
-            raise Conflict(f"counter {counter_number} is already open") from exc
+            raise Conflict(_("counter %(number)s is already open")
+                           % {"number": counter_number}) from exc
         _audit(operator, "counter.open", None, {"counter": counter.number, "at": now},
                subject=("counter", f"{counter.centre_id}/{counter.number}"))
     return session
@@ -292,7 +320,8 @@ def close_counter(*, operator: User, now: dt.datetime | None = None) -> CounterS
         session = _session(operator)
         ticket = selectors.current_ticket(operator)
         if ticket is not None:
-            raise Conflict(f"finish, redirect or put on hold ticket {ticket.number} first")
+            raise Conflict(_("finish, redirect or put on hold ticket %(number)s first")
+                           % {"number": ticket.number})
         session.closed_at = now
         session.save(update_fields=["closed_at"])
         counter = session.counter
@@ -356,7 +385,8 @@ def _free_session(operator: User) -> CounterSession:
         .order_by("pk").values_list("number", flat=True).first()
     )
     if busy is not None:
-        raise Conflict(f"ticket {busy} is still at your counter: finish it first")
+        raise Conflict(_("ticket %(number)s is still at your counter: finish it first")
+                       % {"number": busy})
     return session
 
 
@@ -545,13 +575,14 @@ def _call_next_postgresql(operator: User, now: dt.datetime) -> Ticket | None:
             raise
         row, result = session.fetchone(), call.fetchone()
     if row is None:
-        raise Conflict("open a counter first")
+        raise Conflict(_("open a counter first"))
     counter = Counter.from_db(connection.alias, sql.counter_fields, row)
     if counter.centre_id != operator.centre_id:
-        raise NotAllowed("this counter is not at your centre")
+        raise NotAllowed(_("this counter is not at your centre"))
     busy, *values = result
     if busy is not None:
-        raise Conflict(f"ticket {busy} is still at your counter: finish it first")
+        raise Conflict(_("ticket %(number)s is still at your counter: finish it first")
+                       % {"number": busy})
     if values[0] is None:
         return None
     ticket = Ticket.from_db(connection.alias, sql.ticket_fields, values)
@@ -568,10 +599,11 @@ def call_by_number(
     now = now or timezone.now()
     reason = reason.strip()
     if len(reason) > MAX_REASON:
-        raise QueueError(f"the reason is longer than {MAX_REASON} characters")
+        raise QueueError(_("the reason is longer than %(n)s characters") % {"n": MAX_REASON})
     match = NUMBER.match(number or "")
     if match is None:
-        raise QueueError(f"{number!r} is not a ticket number (like B-042)")
+        raise QueueError(_("%(number)s is not a ticket number (like B-042)")
+                         % {"number": repr(number)})
     code, sequence = match.group(1).upper(), int(match.group(2))
     with transaction.atomic():
         session = _free_session(operator)
@@ -584,13 +616,18 @@ def call_by_number(
             )
         ).select_related("group").order_by("pk").first()
         if ticket is None:
-            raise NotFound(f"no ticket {ticket_number_text(code, sequence)} today")
+            raise NotFound(_("no ticket %(number)s today")
+                           % {"number": ticket_number_text(code, sequence)})
         if ticket.state not in (TicketState.WAITING, TicketState.ON_HOLD):
-            raise Conflict(f"ticket {ticket.number} is {ticket.get_state_display()}")
+            raise Conflict(_("ticket %(number)s is %(state)s")
+                           % {"number": ticket.number,
+                              "state": TICKET_STATE_WORDS[ticket.state]})
         if not counter.groups.filter(pk=ticket.group_id).exists():
-            raise QueueError(f"counter {counter.number} does not serve group {ticket.group.code}")
+            raise QueueError(_("counter %(number)s does not serve group %(group)s")
+                             % {"number": counter.number, "group": ticket.group.code})
         if ticket.target_counter_id not in (None, counter.pk):
-            raise QueueError(f"ticket {ticket.number} was sent to another counter")
+            raise QueueError(_("ticket %(number)s was sent to another counter")
+                             % {"number": ticket.number})
         if ticket.state == TicketState.ON_HOLD:
             return _call(ticket, session, operator, now, note="from_hold")
         out_of_order = (
@@ -604,8 +641,9 @@ def call_by_number(
             return _call(ticket, session, operator, now)
         if not reason:
             raise QueueError(
-                f"older tickets of group {ticket.group.code} are waiting: give a reason to "
-                f"call {ticket.number} out of order"
+                _("older tickets of group %(group)s are waiting: give a reason to call "
+                  "%(number)s out of order")
+                % {"group": ticket.group.code, "number": ticket.number}
             )
         _call(ticket, session, operator, now, out_of_order=True, reason=reason,
               note="out_of_order")
@@ -618,9 +656,10 @@ def recall(*, operator: User, now: dt.datetime | None = None) -> Ticket:
     """Call the ticket at the counter again (the citizen did not come yet)."""
     now = now or timezone.now()
     with transaction.atomic():
-        _, ticket = _at_counter(operator)
+        _session, ticket = _at_counter(operator)
         if ticket.state != TicketState.CALLED:
-            raise Conflict(f"ticket {ticket.number} is already being served")
+            raise Conflict(_("ticket %(number)s is already being served")
+                           % {"number": ticket.number})
         Ticket.objects.filter(pk=ticket.pk).update(recalls=F("recalls") + 1)
         TicketSlice.objects.filter(ticket=ticket, ended_at__isnull=True).update(note="recall")
         ticket.refresh_from_db(fields=["recalls"])
@@ -633,7 +672,8 @@ def start_serving(*, operator: User, now: dt.datetime | None = None) -> Ticket:
     with transaction.atomic():
         session, ticket = _at_counter(operator)
         if ticket.state != TicketState.CALLED:
-            raise Conflict(f"ticket {ticket.number} is already being served")
+            raise Conflict(_("ticket %(number)s is already being served")
+                           % {"number": ticket.number})
         _move(ticket, SliceKind.SERVING, now, counter=session.counter, operator=operator)
         ticket.state = TicketState.SERVING
         ticket.save(update_fields=["state"])
@@ -647,8 +687,8 @@ def hold(*, operator: User, now: dt.datetime | None = None) -> Ticket:
     with transaction.atomic():
         session, ticket = _at_counter(operator)
         if ticket.state != TicketState.SERVING:
-            raise Conflict(f"ticket {ticket.number} is not being served yet: start serving "
-                           "it first")
+            raise Conflict(_("ticket %(number)s is not being served yet: start serving "
+                             "it first") % {"number": ticket.number})
         _move(ticket, SliceKind.ON_HOLD, now, counter=session.counter, operator=operator)
         ticket.state = TicketState.ON_HOLD
         ticket.save(update_fields=["state"])
@@ -670,9 +710,9 @@ def redirect(
     now = now or timezone.now()
     reason = reason.strip()
     if len(reason) > MAX_REASON:
-        raise QueueError(f"the reason is longer than {MAX_REASON} characters")
+        raise QueueError(_("the reason is longer than %(n)s characters") % {"n": MAX_REASON})
     if to_counter is None and to_group is None:
-        raise QueueError("give the counter or the group to redirect the ticket to")
+        raise QueueError(_("give the counter or the group to redirect the ticket to"))
     with transaction.atomic():
         session, ticket = _at_counter(operator)
         centre_id = session.counter.centre_id
@@ -683,7 +723,7 @@ def redirect(
                 country_id=ticket.centre.country_id, code=code
             ).first()
             if found is None or (isinstance(to_group, ServiceGroup) and found.pk != to_group.pk):
-                raise NotFound(f"no service group {code}")
+                raise NotFound(_("no service group %(group)s") % {"group": code})
             group = found
         counter: Counter | None = None
         if to_counter is not None:
@@ -691,15 +731,19 @@ def redirect(
             counter = Counter.objects.filter(centre_id=centre_id, number=number,
                                              active=True).first()
             if counter is None or (isinstance(to_counter, Counter) and counter.pk != to_counter.pk):
-                raise NotFound(f"your centre has no open counter number {number}")
+                raise NotFound(_("your centre has no open counter number %(number)s")
+                               % {"number": number})
             if counter.pk == session.counter_id:
-                raise QueueError("the ticket is already at this counter")
+                raise QueueError(_("the ticket is already at this counter"))
             if not counter.groups.filter(pk=group.pk).exists():
-                raise QueueError(f"counter {counter.number} does not serve group {group.code}")
+                raise QueueError(_("counter %(number)s does not serve group %(group)s")
+                                 % {"number": counter.number, "group": group.code})
         elif not Counter.objects.filter(centre_id=centre_id, active=True, groups=group).exists():
-            raise QueueError(f"no counter of this centre serves group {group.code}")
+            raise QueueError(_("no counter of this centre serves group %(group)s")
+                             % {"group": group.code})
         if counter is None and group.pk == ticket.group_id:
-            raise QueueError(f"the ticket is already in group {group.code}")
+            raise QueueError(_("the ticket is already in group %(group)s")
+                             % {"group": group.code})
         _move(ticket, SliceKind.WAITING, now, note="redirect", reason=reason)
         from_number, from_counter = ticket.number, session.counter.number
         if group.pk != ticket.group_id:
@@ -728,9 +772,9 @@ def no_show(*, operator: User, now: dt.datetime | None = None) -> Ticket:
     `no_show_after_minutes` have passed since the call."""
     now = now or timezone.now()
     with transaction.atomic():
-        _, ticket = _at_counter(operator)
+        _session, ticket = _at_counter(operator)
         if ticket.state != TicketState.CALLED:
-            raise Conflict(f"ticket {ticket.number} is being served")
+            raise Conflict(_("ticket %(number)s is being served") % {"number": ticket.number})
         minutes = QueueSettings.objects.filter(country_id=ticket.centre.country_id).values_list(
             "no_show_after_minutes", flat=True
         ).first() or 0
@@ -739,8 +783,9 @@ def no_show(*, operator: User, now: dt.datetime | None = None) -> Ticket:
         if now < allowed_at:
             left = int((allowed_at - now).total_seconds())
             raise Conflict(
-                f"wait {minutes} minutes after the call before marking a no-show "
-                f"({left // 60}:{left % 60:02d} left)"
+                _("wait %(minutes)s minutes after the call before marking a no-show "
+                  "(%(left)s left)")
+                % {"minutes": minutes, "left": f"{left // 60}:{left % 60:02d}"}
             )
         _close_slice(ticket, now, "no_show")
         _finished(ticket, TicketState.NO_SHOW, now)
@@ -761,10 +806,10 @@ def finish(*, operator: User, now: dt.datetime | None = None) -> Ticket:
     """The citizen has been served: the ticket's wait and service seconds are stored."""
     now = now or timezone.now()
     with transaction.atomic():
-        _, ticket = _at_counter(operator)
+        _session, ticket = _at_counter(operator)
         if ticket.state != TicketState.SERVING:
-            raise Conflict(f"ticket {ticket.number} is not being served: start serving it "
-                           "or mark a no-show")
+            raise Conflict(_("ticket %(number)s is not being served: start serving it "
+                             "or mark a no-show") % {"number": ticket.number})
         _close_slice(ticket, now, "served")
         _finished(ticket, TicketState.SERVED, now)
     return ticket
@@ -774,11 +819,11 @@ def identify(*, operator: User, national_id: str) -> Ticket:
     """Record who holds the ticket at the counter (and their account, if they have one)."""
     national_id = (national_id or "").strip()
     if not national_id:
-        raise QueueError("national_id: give the citizen's national ID")
+        raise QueueError(_("national_id: give the citizen's national ID"))
     if len(national_id) > 32 or not national_id.isalnum():
-        raise QueueError("national_id: letters and digits, at most 32")
+        raise QueueError(_("national_id: letters and digits, at most 32"))
     with transaction.atomic():
-        _, ticket = _at_counter(operator)
+        _session, ticket = _at_counter(operator)
         ticket.national_id = national_id
         ticket.citizen = User.objects.filter(
             role=Role.CITIZEN, national_id=national_id
@@ -792,10 +837,10 @@ def identify(*, operator: User, national_id: str) -> Ticket:
 def link_application(*, operator: User, application: Application) -> Ticket:
     """Link an application submitted at the operator's centre to the ticket at the counter."""
     with transaction.atomic():
-        _, ticket = _at_counter(operator)
+        _session, ticket = _at_counter(operator)
         if application.centre_id != ticket.centre_id:
-            raise NotAllowed(f"application {application.number} was not submitted at this "
-                             "centre")
+            raise NotAllowed(_("application %(number)s was not submitted at this centre")
+                             % {"number": application.number})
         ticket.applications.add(application)
         if not ticket.national_id and application.applicant_national_id:
             ticket.national_id = application.applicant_national_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
@@ -39,7 +40,7 @@ def may_read(user: User) -> bool:
 def visible_violations(user: User) -> QuerySet[Violation]:
     """The violations `user` may see; Forbidden for roles that see none."""
     if not may_read(user):
-        raise Forbidden("violations are read by supervisors and the control body")
+        raise Forbidden(_("violations are read by supervisors and the control body"))
     found = Violation.objects.select_related(
         "country", "agency", "centre", "application", "ticket", "complaint", "person",
         "handled_by",
@@ -86,7 +87,7 @@ def filtered(
 def get_violation(user: User, pk: int) -> Violation:
     violation = visible_violations(user).filter(pk=pk).first()
     if violation is None:
-        raise NotFound(f"no violation {pk}")
+        raise NotFound(_("no violation %(pk)s") % {"pk": pk})
     return violation
 
 

@@ -32,6 +32,9 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
@@ -548,6 +551,14 @@ def _send_digests(country: Country, fresh: list[Violation], now: dt.datetime) ->
 # --- handling --------------------------------------------------------------------------
 
 # action -> (the state it leads to, the states it may be taken from, whether a note is due)
+# A violation's states as a refusal names them, in the reader's language.
+STATE_WORDS: dict[str, Promise] = {
+    ViolationState.OPEN: gettext_lazy("open"),
+    ViolationState.ACKNOWLEDGED: gettext_lazy("acknowledged"),
+    ViolationState.EXPLAINED: gettext_lazy("explained"),
+    ViolationState.PENALISED: gettext_lazy("penalised"),
+    ViolationState.CLOSED: gettext_lazy("closed"),
+}
 ACTIONS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "acknowledge": (ViolationState.ACKNOWLEDGED, (ViolationState.OPEN,), False),
     "explain": (ViolationState.EXPLAINED,
@@ -575,19 +586,22 @@ def handle(*, violation: Violation, user: User, action: str, note: str = "",
     now = now or timezone.now()
     note = note.strip()
     if action not in ACTIONS:
-        raise Invalid(f"action: one of {', '.join(ACTIONS)}")
+        raise Invalid(_("action: one of %(values)s") % {"values": ", ".join(ACTIONS)})
     target, sources, note_due = ACTIONS[action]
     if note_due and not note:
-        raise Invalid(f"note: say {'why' if action == 'explain' else 'what measure was taken'}")
+        raise Invalid(_("note: say why") if action == "explain"
+                      else _("note: say what measure was taken"))
     if len(note) > MAX_NOTE:
-        raise Invalid(f"note: at most {MAX_NOTE} characters")
+        raise Invalid(_("note: at most %(n)s characters") % {"n": MAX_NOTE})
     with transaction.atomic():
         locked = Violation.objects.select_for_update().get(pk=violation.pk)
         if not may_handle(user, locked):
-            raise Forbidden("violations are handled by the responsible unit's supervisor "
-                            "or the control body")
+            raise Forbidden(_("violations are handled by the responsible unit's supervisor "
+                              "or the control body"))
         if locked.state not in sources:
-            raise Conflict(f"this violation is {locked.state}: it cannot be {target} now")
+            raise Conflict(_("this violation is %(state)s: it cannot be %(target)s now")
+                           % {"state": STATE_WORDS.get(locked.state, locked.state),
+                              "target": STATE_WORDS.get(target, target)})
         source = locked.state
         locked.state = target
         locked.handled_at = now

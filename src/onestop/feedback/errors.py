@@ -24,8 +24,12 @@ class Conflict(FeedbackError):
     complaint decided again)."""
 
 
+class RatingChangeClosed(Conflict):
+    """409: a rating asked to change after the pack's change window closed."""
+
+
 STATUS: dict[type[FeedbackError], int] = {
-    Invalid: 422, NotFound: 404, Forbidden: 403, Conflict: 409,
+    Invalid: 422, NotFound: 404, Forbidden: 403, Conflict: 409, RatingChangeClosed: 409,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import AGENCY_ROLES, Role
@@ -32,7 +33,8 @@ def rules_for(country: Country) -> FeedbackRules:
     """The country's rules of ratings and complaints, or NotFound when its pack has none."""
     rules = FeedbackRules.objects.filter(country=country).first()
     if rules is None:
-        raise NotFound(f"the pack of {country.code} has no feedback rules")
+        raise NotFound(_("the pack of %(country)s has no feedback rules")
+                       % {"country": country.code})
     return rules
 
 
@@ -148,7 +150,7 @@ def get_complaint(user: User, number: str) -> Complaint:
     """One complaint by number, or NotFound: also when it exists but is not the user's."""
     complaint = visible_complaints(user).filter(number=number).first()
     if complaint is None:
-        raise NotFound(f"no complaint {number}")
+        raise NotFound(_("no complaint %(number)s") % {"number": number})
     return complaint
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import AGENCY_ROLES, STAFF_ROLES, Role
@@ -27,7 +28,7 @@ from onestop.catalogue.models import Agency, Country
 from onestop.catalogue.selectors import agency_subtree_ids, calendar_for, local_today
 from onestop.centres.models import Centre, Ticket, TicketState
 from onestop.control.models import FoundBy, Violation, ViolationKind
-from onestop.feedback.errors import Conflict, Forbidden, Invalid, NotFound
+from onestop.feedback.errors import Conflict, Forbidden, Invalid, NotFound, RatingChangeClosed
 from onestop.feedback.models import (
     Complaint,
     ComplaintDecision,
@@ -113,13 +114,13 @@ def ticket_for_token(token: str) -> Ticket:
             token, salt=TICKET_TOKEN_SALT, max_age=dt.timedelta(days=TICKET_TOKEN_DAYS)
         )
     except signing.BadSignature:
-        raise NotFound("this rating link is not valid or has expired") from None
+        raise NotFound(_("this rating link is not valid or has expired")) from None
     ticket = (
         Ticket.objects.select_related("centre__country").filter(pk=ticket_id).first()
         if isinstance(ticket_id, int) else None
     )
     if ticket is None:
-        raise NotFound("this rating link is not valid or has expired")
+        raise NotFound(_("this rating link is not valid or has expired"))
     return ticket
 
 
@@ -128,21 +129,24 @@ def _checked_scores(rules: FeedbackRules, scores: Mapping[str, Any]) -> dict[str
     problems = []
     extra = sorted(set(scores) - set(criteria))
     if extra:
-        problems.append(f"not criteria of this country: {', '.join(extra)}")
+        problems.append(_("not criteria of this country: %(codes)s")
+                        % {"codes": ", ".join(extra)})
     missing = [c for c in criteria if c not in scores]
     if missing:
-        problems.append(f"every criterion is scored; missing: {', '.join(missing)}")
+        problems.append(_("every criterion is scored; missing: %(codes)s")
+                        % {"codes": ", ".join(missing)})
     clean: dict[str, int] = {}
     for code in criteria:
         if code not in scores:
             continue
         value = scores[code]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            problems.append(f"{code}: a score is a whole number from 1 to 5")
+            problems.append(_("%(code)s: a score is a whole number from 1 to 5")
+                            % {"code": code})
         else:
             clean[code] = value
     if problems:
-        raise Invalid("scores: " + "; ".join(problems))
+        raise Invalid(_("scores: %(problems)s") % {"problems": "; ".join(problems)})
     return clean
 
 
@@ -189,14 +193,15 @@ def rate(
     if ticket_token:
         ticket = ticket_for_token(ticket_token)
     if (application is None) == (ticket is None):
-        raise Invalid("rate one application or one ticket")
+        raise Invalid(_("rate one application or one ticket"))
     if channel not in RatingChannel.values:
-        raise Invalid(f"channel: one of {', '.join(RatingChannel.values)}")
+        raise Invalid(_("channel: one of %(values)s")
+                      % {"values": ", ".join(RatingChannel.values)})
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise Invalid(f"comment: at most {MAX_COMMENT} characters")
+        raise Invalid(_("comment: at most %(n)s characters") % {"n": MAX_COMMENT})
     if citizen is not None and citizen.role != Role.CITIZEN:
-        raise Forbidden("ratings are given by citizens")
+        raise Forbidden(_("ratings are given by citizens"))
     with transaction.atomic():
         agency: Agency | None = None
         centre: Centre | None = None
@@ -205,19 +210,19 @@ def rate(
                 pk=application.pk
             )
             if citizen is None or application.applicant_id != citizen.pk:
-                raise NotFound("no such application")
+                raise NotFound(_("no such application"))
             if application.outcome not in RATED_OUTCOMES:
-                raise Conflict("an application is rated once its result is issued or it "
-                               "is refused")
+                raise Conflict(_("an application is rated once its result is issued or it "
+                                 "is refused"))
             country, agency, centre = application.country, application.agency, application.centre
             existing = Rating.objects.select_for_update().filter(application=application).first()
         else:
             assert ticket is not None
             ticket = Ticket.objects.select_related("centre__country").get(pk=ticket.pk)
             if not ticket_token and (citizen is None or ticket.citizen_id != citizen.pk):
-                raise NotFound("no such ticket")
+                raise NotFound(_("no such ticket"))
             if ticket.state != TicketState.SERVED:
-                raise Conflict("a ticket is rated once it has been served")
+                raise Conflict(_("a ticket is rated once it has been served"))
             country, centre = ticket.centre.country, ticket.centre
             linked = ticket.applications.select_related("agency").order_by("pk").first()
             agency = linked.agency if linked is not None else None
@@ -228,12 +233,13 @@ def rate(
             if existing.citizen_id is not None and (
                 citizen is None or existing.citizen_id != citizen.pk
             ):
-                raise Conflict("this has already been rated")
+                raise Conflict(_("this has already been rated"))
             until = existing.created_at + dt.timedelta(days=rules.change_days)
             if now > until:
-                raise Conflict(
-                    f"a rating may be changed for {rules.change_days} days after it is "
-                    f"given; this one could be changed until {_local(until, country)}"
+                raise RatingChangeClosed(
+                    _("a rating may be changed for %(days)s days after it is given; this "
+                      "one could be changed until %(until)s")
+                    % {"days": rules.change_days, "until": _local(until, country)}
                 )
         values = list(clean.values())
         mean = (Decimal(sum(values)) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_UP)
@@ -258,8 +264,8 @@ def rate(
             with transaction.atomic():
                 rating.save()
         except IntegrityError:  # rated at the same moment from another device
-            raise Conflict("this has just been rated; look at the rating and change it "
-                           "if need be") from None
+            raise Conflict(_("this has just been rated; look at the rating and change it "
+                             "if need be")) from None
         subject = (application.number if application is not None
                    else f"{ticket.number} ({ticket.day:%d.%m.%Y})" if ticket is not None
                    else "")
@@ -297,7 +303,8 @@ def _deadline(country: Country, rules: FeedbackRules, level: str, start: dt.date
     spec = rules.deadlines.get(level) or {}
     value, unit = int(spec.get("value", 0)), str(spec.get("unit", "working_days"))
     if value < 1:
-        raise Invalid(f"the pack of {country.code} sets no {level} deadline for complaints")
+        raise Invalid(_("the pack of %(country)s sets no %(level)s deadline for complaints")
+                      % {"country": country.code, "level": level})
     calendar = calendar_for(country)
     if unit == "calendar_days":
         day = local_today(country, start) + dt.timedelta(days=value)
@@ -328,7 +335,7 @@ def _create_numbered(complaint: Complaint, now: dt.datetime) -> Complaint:
             complaint.pk = None
             if not Complaint.objects.filter(number=complaint.number).exists():
                 raise
-    raise Conflict("too many complaints are being registered at once; try again")
+    raise Conflict(_("too many complaints are being registered at once; try again"))
 
 
 def _event(complaint: Complaint, action: str, actor: User | None, now: dt.datetime,
@@ -372,9 +379,9 @@ def handler_problem(user: User, complaint: Complaint) -> str | None:
     if complaint.level == ComplaintLevel.CONTROL:
         if user.role == Role.CONTROLLER:
             return None
-        return "a complaint at the control level is handled by the control body"
+        return _("a complaint at the control level is handled by the control body")
     if complaint.staff_id is not None and complaint.staff_id == user.pk:
-        return "nobody handles a complaint about themselves"
+        return _("nobody handles a complaint about themselves")
     if (user.role in AGENCY_ROLES and user.agency_id is not None
             and complaint.agency_id in agency_subtree_ids([user.agency_id])):
         return None
@@ -382,9 +389,9 @@ def handler_problem(user: User, complaint: Complaint) -> str | None:
             and complaint.centre_id == user.centre_id
             and complaint.subject in (ComplaintSubject.CENTRE, ComplaintSubject.OPERATOR)):
         return None
-    return ("a complaint at the provider level is handled by the officers and supervisors "
-            "of the agency complained about, or by the manager of the centre complained "
-            "about")
+    return _("a complaint at the provider level is handled by the officers and supervisors "
+             "of the agency complained about, or by the manager of the centre complained "
+             "about")
 
 
 def may_handle(user: User, complaint: Complaint) -> bool:
@@ -399,7 +406,12 @@ def _require_handler(user: User, complaint: Complaint) -> None:
 
 def _require_open(complaint: Complaint) -> None:
     if complaint.state not in OPEN_STATES:
-        raise Conflict(f"the complaint is {complaint.get_state_display()}")
+        raise Conflict({
+            str(ComplaintState.DECIDED): _("the complaint is decided"),
+            ComplaintState.ESCALATED: _("the complaint is escalated to the control body"),
+            ComplaintState.WITHDRAWN: _("the complaint is withdrawn"),
+        }.get(complaint.state) or _("the complaint is %(state)s")
+            % {"state": complaint.get_state_display()})
 
 
 # --- complaints: use cases -------------------------------------------------------------
@@ -427,40 +439,41 @@ def file_complaint(
     now = now or timezone.now()
     text = text.strip()
     if citizen is not None and citizen.role != Role.CITIZEN:
-        raise Forbidden("complaints are filed by citizens")
+        raise Forbidden(_("complaints are filed by citizens"))
     if subject not in ComplaintSubject.values:
-        raise Invalid(f"subject: one of {', '.join(ComplaintSubject.values)}")
+        raise Invalid(_("subject: one of %(values)s")
+                      % {"values": ", ".join(ComplaintSubject.values)})
     if not text:
-        raise Invalid("text: say what the complaint is about")
+        raise Invalid(_("text: say what the complaint is about"))
     if len(text) > MAX_TEXT:
-        raise Invalid(f"text: at most {MAX_TEXT} characters")
+        raise Invalid(_("text: at most %(n)s characters") % {"n": MAX_TEXT})
     with transaction.atomic():
         if subject == ComplaintSubject.APPLICATION:
             if application is None:
-                raise Invalid("application: name the application complained about")
+                raise Invalid(_("application: name the application complained about"))
             application = Application.objects.select_related("country", "agency").get(
                 pk=application.pk
             )
             if citizen is None or application.applicant_id != citizen.pk:
-                raise NotFound("no such application")
+                raise NotFound(_("no such application"))
             agency, centre, staff = application.agency, application.centre, None
         elif subject == ComplaintSubject.AGENCY:
             if agency is None:
-                raise Invalid("agency: name the agency complained about")
+                raise Invalid(_("agency: name the agency complained about"))
             centre, staff, application = None, None, None
         elif subject == ComplaintSubject.CENTRE:
             if centre is None:
-                raise Invalid("centre: name the centre complained about")
+                raise Invalid(_("centre: name the centre complained about"))
             agency, staff, application = None, None, None
         else:
             if ticket is not None:
                 if citizen is None or ticket.citizen_id != citizen.pk:
-                    raise NotFound("no such ticket")
+                    raise NotFound(_("no such ticket"))
                 if ticket.operator_id is None:
-                    raise Invalid("ticket: no operator served this ticket")
+                    raise Invalid(_("ticket: no operator served this ticket"))
                 staff, centre = ticket.operator, ticket.centre
             if staff is None or staff.role not in STAFF_ROLES:
-                raise Invalid("ticket: name the ticket of the visit the complaint is about")
+                raise Invalid(_("ticket: name the ticket of the visit the complaint is about"))
             agency = staff.agency
             centre = centre or staff.centre
             application = None
@@ -471,17 +484,20 @@ def file_complaint(
             else country
         )
         if country is None:
-            raise Invalid("country: which country's services is the complaint about")
+            raise Invalid(_("country: which country's services is the complaint about"))
         rules = rules_for(country)
         if citizen is None and not rules.anonymous_complaints:
-            raise Forbidden("anonymous complaints are not considered: sign in to complain")
+            raise Forbidden(_("anonymous complaints are not considered: sign in to complain"))
         allowed = {g.get("code"): g.get("subjects", []) for g in rules.grounds}
         if ground not in allowed:
-            raise Invalid(f"ground: one of {', '.join(sorted(str(g) for g in allowed))}")
+            raise Invalid(_("ground: one of %(values)s")
+                          % {"values": ", ".join(sorted(str(g) for g in allowed))})
         if subject not in allowed[ground]:
             raise Invalid(
-                f"ground: {ground} is a ground for a complaint about "
-                f"{' or '.join(allowed[ground]) or 'nothing'}, not about {subject}"
+                _("ground: %(ground)s is a ground for a complaint about %(subjects)s, "
+                  "not about %(subject)s")
+                % {"ground": ground, "subject": subject,
+                   "subjects": _(" or ").join(allowed[ground]) or _("nothing")}
             )
         complaint = _create_numbered(Complaint(
             country=country, level=ComplaintLevel.PROVIDER, subject=subject, ground=ground,
@@ -507,7 +523,7 @@ def assign(*, complaint: Complaint, user: User, handler: User,
         _require_handler(user, locked)
         _require_open(locked)
         if not may_handle(handler, locked):
-            raise Invalid("handler: this user may not handle this complaint")
+            raise Invalid(_("handler: this user may not handle this complaint"))
         locked.handler = handler
         locked.state = ComplaintState.IN_REVIEW
         locked.save(update_fields=["handler", "state"])
@@ -525,25 +541,26 @@ def extend(*, complaint: Complaint, user: User, reason: str, days: int,
     now = now or timezone.now()
     reason = reason.strip()
     if not reason:
-        raise Invalid("reason: an extension needs a reason the citizen is told")
+        raise Invalid(_("reason: an extension needs a reason the citizen is told"))
     if len(reason) > MAX_REASON:
-        raise Invalid(f"reason: at most {MAX_REASON} characters")
+        raise Invalid(_("reason: at most %(n)s characters") % {"n": MAX_REASON})
     with transaction.atomic():
         locked = _locked(complaint)
         _require_handler(user, locked)
         _require_open(locked)
         rules = rules_for(locked.country)
         if days < 1:
-            raise Invalid("days: at least 1")
+            raise Invalid(_("days: at least 1"))
         current = locked.extended_to or locked.deadline_at
         if now > current:
-            raise Conflict("the deadline has passed: an overdue complaint is not extended")
+            raise Conflict(_("the deadline has passed: an overdue complaint is not extended"))
         new = current + dt.timedelta(days=days)
         if new - locked.deadline_at > dt.timedelta(days=rules.max_extension_days):
             used = (current - locked.deadline_at).days
             raise Invalid(
-                f"days: a complaint's deadline is extended by at most "
-                f"{rules.max_extension_days} days in all ({used} used)"
+                _("days: a complaint's deadline is extended by at most %(days)s days in all "
+                  "(%(used)s used)")
+                % {"days": rules.max_extension_days, "used": used}
             )
         locked.extended_to = new
         locked.extension_reason = reason
@@ -594,11 +611,12 @@ def decide(*, complaint: Complaint, user: User, decision: str, reason: str,
     now = now or timezone.now()
     reason = reason.strip()
     if decision not in ComplaintDecision.values:
-        raise Invalid(f"decision: one of {', '.join(ComplaintDecision.values)}")
+        raise Invalid(_("decision: one of %(values)s")
+                      % {"values": ", ".join(ComplaintDecision.values)})
     if not reason:
-        raise Invalid("reason: a decision gives its reasons")
+        raise Invalid(_("reason: a decision gives its reasons"))
     if len(reason) > MAX_TEXT:
-        raise Invalid(f"reason: at most {MAX_TEXT} characters")
+        raise Invalid(_("reason: at most %(n)s characters") % {"n": MAX_TEXT})
     with transaction.atomic():
         locked = _locked(complaint)
         _require_handler(user, locked)
@@ -630,7 +648,7 @@ def withdraw(*, complaint: Complaint, citizen: User, now: dt.datetime | None = N
     with transaction.atomic():
         locked = _locked(complaint)
         if locked.citizen_id is None or locked.citizen_id != citizen.pk:
-            raise NotFound(f"no complaint {complaint.number}")
+            raise NotFound(_("no complaint %(number)s") % {"number": complaint.number})
         _require_open(locked)
         locked.state = ComplaintState.WITHDRAWN
         locked.save(update_fields=["state"])
@@ -673,15 +691,15 @@ def disagree(*, complaint: Complaint, citizen: User, reason: str = "",
     now = now or timezone.now()
     reason = reason.strip()
     if len(reason) > MAX_REASON:
-        raise Invalid(f"reason: at most {MAX_REASON} characters")
+        raise Invalid(_("reason: at most %(n)s characters") % {"n": MAX_REASON})
     with transaction.atomic():
         locked = _locked(complaint)
         if locked.citizen_id is None or locked.citizen_id != citizen.pk:
-            raise NotFound(f"no complaint {complaint.number}")
+            raise NotFound(_("no complaint %(number)s") % {"number": complaint.number})
         if locked.level != ComplaintLevel.PROVIDER:
-            raise Conflict("the control body's decision is appealed in court, not here")
+            raise Conflict(_("the control body's decision is appealed in court, not here"))
         if locked.state != ComplaintState.DECIDED:
-            raise Conflict("only a decided complaint can be taken to the control body")
+            raise Conflict(_("only a decided complaint can be taken to the control body"))
         upper, entries = _escalate(locked, citizen, now, "disagreed", reason)
         record_many(entries)
     return upper

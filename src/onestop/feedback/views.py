@@ -38,7 +38,7 @@ from onestop.centres.models import Centre
 from onestop.core.context import current_country
 from onestop.core.text import localize
 from onestop.feedback import selectors, services
-from onestop.feedback.errors import FeedbackError, Forbidden, NotFound
+from onestop.feedback.errors import FeedbackError, Forbidden, NotFound, RatingChangeClosed
 from onestop.feedback.models import Complaint, ComplaintDecision, FeedbackRules
 
 View = Callable[..., HttpResponseBase]
@@ -157,7 +157,7 @@ def _rate(request: HttpRequest, *, country: Country, title: str, existing: Any,
                 rate(form)
             except FeedbackError as exc:
                 form.add_error(None, str(exc))
-                status = 409 if "changed for" in str(exc) else 422
+                status = 409 if isinstance(exc, RatingChangeClosed) else 422
             else:
                 messages.success(request, _("Thank you: your rating is saved."))
                 return redirect(done)
