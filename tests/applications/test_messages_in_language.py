@@ -73,3 +73,25 @@ def test_the_api_refuses_the_same_in_english_whatever_the_language_asked(
     assert response.json()["detail"] == (
         "an officer may only take an unassigned application; a supervisor reassigns")
     assert response["Content-Language"] == "en"
+
+
+def test_an_action_the_workflow_refuses_is_explained_in_the_officers_language(
+    birth: Service, citizen: User, officer: User,
+    api_client: Callable[[User | None], Client],
+) -> None:
+    application = _submit(citizen, birth)
+    page = signed_in(officer).post(f"/office/{application.number}/act/",
+                                   {"action": "approve"}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert page.status_code == 403
+    assert ("действие «approve» нельзя выполнить, пока заявление в состоянии "
+            "«submitted»") in text(page)
+    # a citizen refused through the API: English whatever the language asked
+    answer = api_client(citizen).post(
+        f"/api/v1/applications/{application.number}/actions", {"action": "accept"},
+        content_type="application/json", HTTP_ACCEPT_LANGUAGE="kk")
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == (
+        "a citizen may not take accept while the application is submitted "
+        "(it is for: officer)")
+    application.refresh_from_db()
+    assert application.state == "submitted"

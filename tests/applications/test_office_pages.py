@@ -326,7 +326,7 @@ def test_an_action_the_state_does_not_allow_is_refused_with_the_reason(
     response = signed_in(officer).post(f"/office/{application.number}/act/",
                                        {"action": "approve"})
     assert response.status_code == 403
-    assert "action 'approve' cannot be taken in state 'submitted'" in text(response)
+    assert "approve cannot be taken while the application is submitted" in text(response)
     application.refresh_from_db()
     assert application.state == "submitted"
 

@@ -713,6 +713,26 @@ def role_on(user: User, application: Application) -> str:
                     % {"role": user.role})
 
 
+def refusal(exc: NotPermitted) -> str:
+    """Why the workflow refused an action, in the reader's language (the engine speaks
+    none: it is pure and says what the refusal is)."""
+    names = {"state": exc.state, "action": exc.action, "role": exc.role,
+             "options": ", ".join(exc.options)}
+    if exc.kind == "final":
+        return _("the application is %(state)s: no action can be taken on it now") % names
+    if exc.kind == "elsewhere":
+        if not exc.options:
+            return _("%(action)s cannot be taken while the application is %(state)s") % names
+        return _("%(action)s cannot be taken while the application is %(state)s; "
+                 "possible now: %(options)s") % names
+    if exc.kind == "role":
+        return _("a %(role)s may not take %(action)s while the application is %(state)s "
+                 "(it is for: %(options)s)") % names
+    if exc.kind in ("no_state", "no_action"):
+        return _("%(action)s is not an action of this service's workflow") % names
+    return str(exc)
+
+
 def act(
     *,
     application: Application,
@@ -752,7 +772,7 @@ def act(
         try:
             transition = workflow.decide(locked.state, action, role, provided)
         except NotPermitted as exc:
-            raise Forbidden(str(exc)) from None
+            raise Forbidden(refusal(exc)) from None
         except MissingInput as exc:
             raise SubmissionInvalid(
                 {name: [_("required for this action")] for name in exc.missing}

@@ -545,7 +545,8 @@ def _act(request: HttpRequest, number: str, desk: Desk) -> HttpResponse:
             workflow.decide(application.state, code, role)
             raise Forbidden(_("This action cannot be taken now."))
     except NotPermitted as exc:
-        return _application_page(request, application, desk, problem=str(exc), status=403)
+        return _application_page(request, application, desk, problem=services.refusal(exc),
+                                 status=403)
     except ApplicationError as exc:
         return _application_page(request, application, desk, problem=str(exc),
                                  status=STATUS.get(type(exc), 400))

@@ -102,7 +102,19 @@ class WorkflowInvalid(Exception):
 
 
 class NotPermitted(Exception):
-    """This role may not take this action in this state (the message says why: a 403)."""
+    """This role may not take this action in this state (the message says why: a 403).
+
+    `kind` says which refusal it is, for a message in the reader's language: "no_state"
+    (the workflow has no `state`), "final" (nothing is taken in a terminal state),
+    "elsewhere" (the action exists but not in this state; `options` are the ones that
+    do), "no_action" (the workflow has no such action), "role" (not this role; `options`
+    are the roles that may)."""
+
+    def __init__(self, message: str, *, kind: str = "", state: str = "", action: str = "",
+                 role: str = "", options: tuple[str, ...] = ()) -> None:
+        self.kind, self.state, self.action, self.role = kind, state, action, role
+        self.options = options
+        super().__init__(message)
 
 
 class MissingInput(Exception):
@@ -180,21 +192,28 @@ class Workflow:
         """
         current = self.states.get(state)
         if current is None:
-            raise NotPermitted(f"workflow {self.code} has no state {state!r}")
+            raise NotPermitted(f"workflow {self.code} has no state {state!r}",
+                               kind="no_state", state=state, action=action, role=role)
         chosen = next((a for a in self.actions_from(state) if a.code == action), None)
         if chosen is None:
+            possible: tuple[str, ...] = ()
             if current.terminal:
-                reason = f"state {state!r} is final: no action can be taken in it"
+                kind, reason = "final", f"state {state!r} is final: no action can be taken in it"
             elif any(a.code == action for a in self.actions):
-                possible = ", ".join(sorted({a.code for a in self.actions_from(state)}))
-                reason = f"possible in this state: {possible}"
+                possible = tuple(sorted({a.code for a in self.actions_from(state)}))
+                kind, reason = "elsewhere", f"possible in this state: {', '.join(possible)}"
             else:
-                reason = f"workflow {self.code} has no such action"
-            raise NotPermitted(f"action {action!r} cannot be taken in state {state!r}: {reason}")
+                kind, reason = "no_action", f"workflow {self.code} has no such action"
+            raise NotPermitted(
+                f"action {action!r} cannot be taken in state {state!r}: {reason}",
+                kind=kind, state=state, action=action, role=role, options=possible,
+            )
         if role not in chosen.roles:
             raise NotPermitted(
                 f"role {role!r} may not take action {action!r} in state {state!r}"
-                f" (allowed: {', '.join(sorted(chosen.roles))})"
+                f" (allowed: {', '.join(sorted(chosen.roles))})",
+                kind="role", state=state, action=action, role=role,
+                options=tuple(sorted(chosen.roles)),
             )
         missing = chosen.requires - set(provided)
         if missing:
