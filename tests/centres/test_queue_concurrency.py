@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import translation
 
 from onestop.accounts.models import User
 from onestop.centres import services
@@ -31,11 +32,14 @@ COUNTERS = range(3, 13)  # ten counters that all serve group A
 
 def run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:
     errors: list[BaseException] = []
+    # the language is per thread: the threads speak the test's, as a request would its own
+    language = translation.get_language()
 
     def guarded(target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
-                target()
+                with translation.override(language):
+                    target()
             except BaseException as exc:  # reported by the test, not lost in the thread
                 errors.append(exc)
             finally:
