@@ -5,6 +5,7 @@ caches kept is read afresh; a rolled-back write leaves the revision as it was.""
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -12,12 +13,18 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from onestop.accounts.models import ApiToken, User
 from onestop.accounts.services import authenticate_token, issue_token
+from onestop.applications import services
+from onestop.applications.errors import NotFound
 from onestop.applications.models import Application
-from onestop.catalogue.models import Country, Service, ServiceStandard
+from onestop.applications.workflow import Workflow
+from onestop.catalogue import selectors as catalogue
+from onestop.catalogue.models import Country, Service, ServiceStandard, WorkflowDefinition
 from onestop.core import revisions
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +188,78 @@ def test_a_cache_keeps_values_only_under_the_revision_they_were_read_at(kz: Coun
     assert cache.get("none", lambda: None) is None
     assert cache.get("none", load("four")) == "four"  # a None was not kept
     assert reads == ["one", "three", "four"]
+
+
+def test_a_request_reads_every_revision_once_until_it_writes(
+    kz: Country, make_user: Callable[..., User],
+    api_client: Callable[[User | None], Client],
+) -> None:
+    citizen = make_user("citizen", national_id="900101300011")
+    me = api_client(citizen)
+    me.post("/api/v1/applications", RECORD, content_type="application/json")  # warm
+    with CaptureQueriesContext(connection) as seen:
+        answer = me.post("/api/v1/applications", RECORD, content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    reads = [q["sql"] for q in seen.captured_queries if "core_revision" in q["sql"]]
+    # the token's domain and the register's, one query for both
+    assert reads == ["SELECT domain, value FROM core_revision"]
+
+    observed: list[str | None] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        observed.append(revisions.current("catalogue"))
+        _sql("SELECT 1")  # reading keeps what was read
+        observed.append(revisions.current("catalogue"))
+        Country.objects.filter(pk=kz.pk).update(name=kz.name)  # this request writes
+        observed.append(revisions.current("catalogue"))
+        observed.append(revisions.current("catalogue"))
+        return HttpResponse("")
+
+    before = revisions.current("catalogue")
+    with CaptureQueriesContext(connection) as seen:
+        revisions.ReadOnce(view)(HttpRequest())
+    assert observed[0] == observed[1] == before
+    assert observed[2] == observed[3] == revisions.current("catalogue") != before
+    revision_reads = [q for q in seen.captured_queries if "core_revision" in q["sql"]]
+    assert len(revision_reads) == 3  # once before the write, then at every read after it
+    assert revisions.current("catalogue") is not None  # outside a request: read each time
+
+
+def test_a_workflow_reloaded_behind_the_cache_is_seen_at_once(kz: Country) -> None:
+    service = Service.objects.get(country=kz, code="10220001")
+    first = services.workflow_of(service)
+    assert services.workflow_of(service) is first  # kept
+    definition = WorkflowDefinition.objects.get(country=kz, code=service.workflow)
+    changed = copy.deepcopy(definition.definition)
+    changed["name"] = {"en": "Instant, renamed"}
+    WorkflowDefinition.objects.filter(pk=definition.pk).update(definition=changed)
+    again = services.workflow_of(service)
+    assert again is not first
+    assert again == Workflow.from_mapping(changed)
+    WorkflowDefinition.objects.filter(pk=definition.pk).delete()
+    with pytest.raises(NotFound):
+        services.workflow_of(service)
+
+
+def test_the_version_in_force_where_the_country_is(kz: Country) -> None:
+    """A version that starts tomorrow in Kazakhstan, on a date already reached somewhere
+    east of it: the one before stays in force until the country's midnight."""
+    service = Service.objects.get(country=kz, code="10220001")
+    current = ServiceStandard.objects.filter(service=service).latest("valid_from")
+    now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)  # 17:00 in Almaty, +5
+    tomorrow = dt.date(2026, 3, 3)
+    assert current.valid_from < tomorrow
+    later = copy.copy(current)
+    later.pk, later.valid_from, later.deadline_value = None, tomorrow, 99
+    later.save()
+    found = catalogue.service_to_apply_for("kz", "10220001", now)
+    assert found is not None
+    in_force = found[1]
+    assert found[0].pk == service.pk
+    assert in_force is not None
+    assert in_force.pk == current.pk
+    found = catalogue.service_to_apply_for("kz", "10220001", now + dt.timedelta(hours=8))
+    assert found is not None
+    assert found[1] is not None
+    assert found[1].pk == later.pk
+    assert catalogue.service_to_apply_for("kz", "99999999", now) is None

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
@@ -30,11 +28,10 @@ from onestop.applications.errors import (
 )
 from onestop.applications.models import Application, ApplicationDocument, ProactiveOffer
 from onestop.applications.payments import PaymentDeclined
+from onestop.catalogue import selectors as catalogue
 from onestop.catalogue.api import resolve_country
 from onestop.catalogue.models import LifeSituation, Region, Service, ServiceStandard
-from onestop.catalogue.selectors import local_today
 from onestop.core.api_errors import ErrorOut
-from onestop.core.revisions import RevisionCache
 from onestop.core.text import localize
 
 router = Router(tags=["applications"])
@@ -242,48 +239,16 @@ def submit_application(
     return Status(201 if result.created else 200, body)
 
 
-# No country's date is ahead of UTC by more than 14 hours (UTC+14, Line Islands).
-_LATEST_OFFSET = dt.timedelta(hours=14)
-# The latest standard version of a service by (country, code, latest date), kept per
-# process until the register changes (onestop.core.revisions).
-_versions: RevisionCache[tuple[str, str, dt.date], ServiceStandard] = RevisionCache("catalogue")
-
-
 def _service_and_standard(
     country_code: str | None, code: str, now: dt.datetime
 ) -> tuple[Service, ServiceStandard | None]:
-    """The service, its country and provider, and the version of its standard in force on
-    the country's date at `now` (None: let `services.submit` find it or say there is
-    none), in one query (none while the register is unchanged since this process read
-    it); the errors of a missing country or service as before."""
-    wanted = country_code or settings.ONESTOP_COUNTRY
-    latest = (now + _LATEST_OFFSET).date()
-    cached = _versions.get((wanted, code, latest), lambda: (
-        ServiceStandard.objects.select_related("service__country", "service__provider")
-        .filter(service__country__code=wanted, service__code=code,
-                valid_from__lte=latest)
-        # whether an issued application offers another service (services._offer_proactive)
-        .annotate(starts_proactive=Exists(
-            Service.objects.filter(proactive_after_id=OuterRef("service_id"))))
-        .order_by("-valid_from")
-        .first()
-    ))
-    if cached is not None:
-        # copies: what a submission sets on them stays with it
-        version = copy.copy(cached)
-        version.service = service = copy.copy(cached.service)
-        service.starts_proactive = version.starts_proactive  # type: ignore[attr-defined]
-        in_force = version.valid_from <= local_today(service.country, now)
-        return service, version if in_force else None
-    country = resolve_country(country_code)
-    found = (
-        Service.objects.select_related("country", "provider")
-        .filter(country=country, code=code)
-        .first()
-    )
+    """The service and the version of its standard in force (None: `services.submit`
+    says there is none), or the 404 of a missing country or service."""
+    found = catalogue.service_to_apply_for(country_code or settings.ONESTOP_COUNTRY, code, now)
     if found is None:
+        country = resolve_country(country_code)  # an unknown country's own 404
         raise HttpError(404, f"no service {code!r} in the register of {country.code}")
-    return found, None
+    return found
 
 
 class ApplicationListQuery(Schema):

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import secrets
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -67,6 +66,7 @@ from onestop.catalogue.selectors import (
 from onestop.centres.models import Centre
 from onestop.core.clock import Clock, Pause
 from onestop.core.inserts import insert_new
+from onestop.core.revisions import RevisionCache
 from onestop.notifications.models import Message
 from onestop.notifications.services import (
     NotificationError,
@@ -113,25 +113,24 @@ class Submission:
 
 # --- reading the pieces --------------------------------------------------------------
 
-# Validated workflows per (country, code), kept for a short while: a pack reload reaches
-# every worker process within WORKFLOW_CACHE_SECONDS without a query per request.
-WORKFLOW_CACHE_SECONDS = 30.0
-_workflows: dict[tuple[int, str], tuple[float, Workflow]] = {}
+# Validated workflows per (country id, code), kept per process until the register
+# changes (onestop.core.revisions): a reloaded pack is seen at the next request.
+_workflows: RevisionCache[tuple[int, str], Workflow] = RevisionCache("catalogue")
 
 
 def workflow_of(application_or_service: Application | Service) -> Workflow:
     """The validated workflow an application (or a service) runs on."""
-    key = (application_or_service.country_id, application_or_service.workflow)
-    cached = _workflows.get(key)
-    if cached is not None and time.monotonic() - cached[0] < WORKFLOW_CACHE_SECONDS:
-        return cached[1]
-    definition = WorkflowDefinition.objects.filter(country_id=key[0], code=key[1]).first()
-    if definition is None:
+    country_id, code = application_or_service.country_id, application_or_service.workflow
+    workflow = _workflows.get((country_id, code), lambda: _read_workflow(country_id, code))
+    if workflow is None:
         raise NotFound(_("workflow %(code)s is not loaded for this country")
-                       % {"code": repr(key[1])})
-    workflow = Workflow.from_mapping(definition.definition)
-    _workflows[key] = (time.monotonic(), workflow)
+                       % {"code": repr(code)})
     return workflow
+
+
+def _read_workflow(country_id: int, code: str) -> Workflow | None:
+    definition = WorkflowDefinition.objects.filter(country_id=country_id, code=code).first()
+    return None if definition is None else Workflow.from_mapping(definition.definition)
 
 
 def access_code(application: Application) -> str:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.catalogue.models import Agency, Country, LifeSituation, Service, ServiceStandard
 from onestop.core.calendar import WorkingCalendar
+from onestop.core.revisions import RevisionCache
 from onestop.core.text import search_words
 
 
@@ -79,6 +81,48 @@ def local_today(country: Country, now: dt.datetime | None = None) -> dt.date:
 def standard_in_force(service: Service, on: dt.date) -> ServiceStandard | None:
     """The version of the service's standard in force on `on` (one query)."""
     return service.versions.filter(valid_from__lte=on).order_by("-valid_from").first()
+
+
+# No country's date is ahead of UTC by more than 14 hours (UTC+14, Line Islands).
+_LATEST_OFFSET = dt.timedelta(hours=14)
+# The newest version of a service's standard by (country, code, latest possible local
+# date), kept per process until the register changes (onestop.core.revisions).
+_newest: RevisionCache[tuple[str, str, dt.date], ServiceStandard] = RevisionCache("catalogue")
+
+
+def service_to_apply_for(
+    country_code: str, code: str, now: dt.datetime | None = None
+) -> tuple[Service, ServiceStandard | None] | None:
+    """What a submission needs of the register: the service (with its country and
+    provider, and `starts_proactive`: whether its issued applications start another
+    service) and the version of its standard in force on the country's date at `now`
+    (None when none is); None when the country has no such service.
+
+    One query, and none while the register is unchanged since this process read it;
+    callers get copies, so what one submission sets on them stays with it."""
+    now = now or timezone.now()
+    latest = (now + _LATEST_OFFSET).date()
+    newest = _newest.get((country_code, code, latest), lambda: (
+        ServiceStandard.objects.select_related("service__country", "service__provider")
+        .filter(service__country__code=country_code, service__code=code,
+                valid_from__lte=latest)
+        .annotate(starts_proactive=Exists(
+            Service.objects.filter(proactive_after_id=OuterRef("service_id"))))
+        .order_by("-valid_from")
+        .first()
+    ))
+    if newest is None:  # no service, or none of its versions is in force yet
+        found = (Service.objects.select_related("country", "provider")
+                 .filter(country__code=country_code, code=code).first())
+        return None if found is None else (found, None)
+    version = copy.copy(newest)
+    version.service = service = copy.copy(newest.service)
+    service.starts_proactive = version.starts_proactive  # type: ignore[attr-defined]
+    today = local_today(service.country, now)
+    if version.valid_from <= today:
+        return service, version
+    # the newest version starts later today in UTC terms: the one before may be in force
+    return service, standard_in_force(service, today)
 
 
 def current_standard(service: Service, on: dt.date) -> ServiceStandard | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -36,8 +36,10 @@ _AS_IS: dict[type[Field[Any, Any]], type] = {
 
 
 def _as_is(field: Field[Any, Any]) -> type | None:
-    if isinstance(field, models.ForeignKey) and type(field) is models.ForeignKey:
-        target = field.target_field
+    """The Python type whose values this field stores unchanged, if any: exact field
+    classes only, as a subclass may prepare its values its own way."""
+    if type(field) is models.ForeignKey:
+        target = cast("models.ForeignKey[Any, Any]", field).target_field
         if type(target) in (models.AutoField, models.BigAutoField):
             return int
         return _AS_IS.get(type(target))

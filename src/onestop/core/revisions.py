@@ -18,16 +18,22 @@ Domains are declared by their apps in `AppConfig.ready`:
 changes no one's token); `ignore` names columns whose updates do not matter. The
 triggers are (re)installed after every `migrate` (a `post_migrate` handler), so a later
 migration that rebuilds a table, as SQLite's schema editor does, gets them back.
+
+Within one request (`ReadOnce`, a middleware) the revisions are read once, every domain
+in one query, until the request writes anything: its caches then read them afresh, so a
+request never serves what it has just changed.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.http import HttpRequest, HttpResponse
 
 TABLE = "core_revision"
 _TRIGGER_SUFFIX = "_revises"
@@ -63,12 +69,49 @@ def watched() -> list[tuple[str, str]]:
     return [(w.domain, w.model._meta.db_table) for w in _watches]
 
 
+# The revisions read in this request, every domain's (empty until the first read; None
+# outside a request and after the request wrote anything).
+_read: ContextVar[dict[str, str] | None] = ContextVar("onestop_revisions", default=None)
+
+
 def current(domain: str, using: str = DEFAULT_DB_ALIAS) -> str | None:
     """The domain's revision now (None until its tables were first written)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT value FROM core_revision WHERE domain = %s", [domain])
-        row = cursor.fetchone()
-    return None if row is None else str(row[0])
+    seen = _read.get() if using == DEFAULT_DB_ALIAS else None
+    if seen is None:
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT value FROM core_revision WHERE domain = %s", [domain])
+            row = cursor.fetchone()
+        return None if row is None else str(row[0])
+    if not seen:
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT domain, value FROM core_revision")
+            seen.update((str(d), str(v)) for d, v in cursor.fetchall())
+        seen[""] = ""  # read, even if no domain has a revision yet
+    return seen.get(domain)
+
+
+class ReadOnce:
+    """Middleware: a request reads the revisions once, all domains in one query, and
+    afresh after any statement of its own that is not a SELECT (a write, a savepoint)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = _read.set({})
+        try:
+            with connections[DEFAULT_DB_ALIAS].execute_wrapper(_forget_on_write):
+                return self.get_response(request)
+        finally:
+            _read.reset(started)
+
+
+def _forget_on_write(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any],
+) -> Any:
+    if _read.get() is not None and sql.lstrip()[:6].upper() != "SELECT":
+        _read.set(None)
+    return execute(sql, params, many, context)
 
 
 @dataclass

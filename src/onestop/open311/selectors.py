@@ -25,7 +25,7 @@ from onestop.applications.models import Application, ApplicationEvent
 from onestop.applications.services import workflow_of
 from onestop.applications.workflow import Workflow
 from onestop.catalogue.models import Agency, Country, Service, ServiceStandard
-from onestop.catalogue.selectors import current_standard, local_today
+from onestop.catalogue.selectors import current_standard, local_today, service_to_apply_for
 from onestop.centres.models import Centre
 from onestop.core.text import localize
 from onestop.feedback.models import (
@@ -203,11 +203,10 @@ def _national_id_attribute(order: int, required: bool, what: str) -> dict[str, A
 
 def register_service(country: Country, code: str) -> tuple[Service, ServiceStandard]:
     """A service of the register an Open311 client may request, or a 404/400."""
-    service = Service.objects.filter(country=country, code=code).select_related(
-        "provider", "country").prefetch_related("versions").first()
-    if service is None:
+    found = service_to_apply_for(country.code, code)
+    if found is None:
         raise not_found(_("service_code: no service %(code)s") % {"code": code[:80]})
-    standard = current_standard(service, local_today(country))
+    service, standard = found
     problem = why_not_offered(standard)
     if problem is not None or standard is None:
         raise bad_request(f"service_code: {problem}")
