@@ -26,14 +26,10 @@ Usage: .venv/bin/python benchmarks/assess.py [--applications N] [--repeat R] [--
        [--keep DIR]
 """
 
-# ruff: noqa: E402 (the path fix below must run before the other imports)
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# benchmarks/queue.py would shadow the standard library's queue module (pyarrow imports it)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# first: lake_setup fixes sys.path and sets Django up (see there)
+from lake_setup import END, ROOT, START, timestamps  # isort: skip
 
 import argparse
 import datetime as dt
@@ -44,6 +40,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -54,35 +51,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-os.environ.setdefault("ONESTOP_SECRET_KEY", "benchmark-only")
-os.environ.setdefault("ONESTOP_DATA_DIR", tempfile.mkdtemp(prefix="onestop-bench-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.settings")
-
-import django
-
-django.setup()
-
 from onestop.quality import indicators, sources
 from onestop.quality.methodology import Methodology, UnitScore, assess, parse
 
-YEAR_START = np.datetime64("2026-01-01T00:00:00", "us")
-US_PER_DAY = 86_400_000_000
 SERVICES, AGENCIES, REGIONS, CENTRES, OPERATORS = 700, 60, 17, 350, 6000
 CHANNELS = np.array(["centre", "portal", "api", "proactive"])
-# Q3 2026 in Kazakhstan (UTC+5), as naive UTC
-START = dt.datetime(2026, 6, 30, 19)
-END = dt.datetime(2026, 9, 30, 19)
 AS_OF = dt.datetime(2026, 12, 31)
 
 
 def _write(folder: Path, name: str, columns: dict[str, Any]) -> None:
     pq.write_table(pa.table(columns), folder / f"{name}.parquet")
-
-
-def _ts(rng_days: np.ndarray) -> np.ndarray:
-    return YEAR_START + (rng_days * US_PER_DAY).astype("timedelta64[us]")
 
 
 def generate(folder: Path, n: int, seed: int = 1) -> None:
@@ -95,16 +73,16 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
     at_centre = channel_index == 0
     centre = np.where(at_centre, rng.integers(1, CENTRES + 1, n), 0)
     submitted_days = rng.uniform(0, 365, n)
-    submitted = _ts(submitted_days)
+    submitted = timestamps(submitted_days)
     stopped_days = np.where(rng.random(n) < 0.1, rng.uniform(0.5, 6, n), 0.0)
-    deadline = _ts(submitted_days + 7 + stopped_days)
+    deadline = timestamps(submitted_days + 7 + stopped_days)
     took = rng.exponential(4.0, n)
     done = rng.random(n) < 0.95
-    completed = _ts(submitted_days + took)
+    completed = timestamps(submitted_days + took)
     outcome = np.where(done, rng.choice(np.array(["issued", "refused", "withdrawn"]), n,
                                         p=[0.88, 0.1, 0.02]), "")
     still_stopped = done & (rng.random(n) < 0.01)
-    stopped_at = _ts(submitted_days + took / 2)
+    stopped_at = timestamps(submitted_days + took / 2)
     _write(folder, "applications", {
         "id": ids,
         "country_id": np.ones(n, dtype=np.int64),
@@ -144,16 +122,17 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
         "decision": np.where(decided, rng.choice(np.array(["upheld", "rejected"]), c), ""),
         "application_id": complained, "agency_id": agency[complained - 1].astype(np.int64),
         "centre_id": pa.nulls(c, pa.int64()), "staff_id": pa.nulls(c, pa.int64()),
-        "registered_at": _ts(registered_days), "deadline_at": _ts(registered_days + 7),
+        "registered_at": timestamps(registered_days),
+        "deadline_at": timestamps(registered_days + 7),
         "extended_to": pa.nulls(c, pa.timestamp("us")),
-        "decided_at": pa.array(_ts(registered_days + rng.uniform(1, 10, c)), mask=~decided),
+        "decided_at": pa.array(timestamps(registered_days + rng.uniform(1, 10, c)), mask=~decided),
     })
     violated = ids[rng.random(n) < 0.02]
     v = len(violated)
     _write(folder, "violations", {
         "id": np.arange(1, v + 1, dtype=np.int64), "country_id": np.ones(v, dtype=np.int64),
         "kind": np.full(v, "deadline_missed"),
-        "found_at": _ts(submitted_days[violated - 1] + 8),
+        "found_at": timestamps(submitted_days[violated - 1] + 8),
         "found_by": np.where(rng.random(v) < 0.3, "self", "control"),
         "application_id": violated, "ticket_id": pa.nulls(v, pa.int64()),
         "agency_id": agency[violated - 1].astype(np.int64),

@@ -19,17 +19,12 @@ assertions on time.
 Usage: .venv/bin/python benchmarks/integrity.py [--applications N] [--repeat R] [--keep DIR]
 """
 
-# ruff: noqa: E402 (the path fix below must run before the other imports)
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# benchmarks/queue.py would shadow the standard library's queue module (pyarrow imports it)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# first: lake_setup fixes sys.path and sets Django up (see there)
+from lake_setup import END, START, timestamps  # isort: skip
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -37,6 +32,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -45,36 +41,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-os.environ.setdefault("ONESTOP_SECRET_KEY", "benchmark-only")
-os.environ.setdefault("ONESTOP_DATA_DIR", tempfile.mkdtemp(prefix="onestop-bench-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.settings")
-
-import django
-
-django.setup()
-
 from onestop.integrity import redflags
 from onestop.integrity.flags_config import parse
 from onestop.integrity.redflags_sources import FLAG_META, lake_flag_tables
 
-YEAR_START = np.datetime64("2026-01-01T00:00:00", "us")
-US_PER_DAY = 86_400_000_000
 SERVICES, AGENCIES, REGIONS, CENTRES, GROUPS = 700, 60, 17, 350, 5
 OPERATORS, OFFICERS_PER_SERVICE = 6000, 4
 OFFICER_BASE, CITIZEN_BASE = 10_000, 100_000
-START = dt.datetime(2026, 6, 30, 19)  # Q3 2026 in Kazakhstan (UTC+5), as naive UTC
-END = dt.datetime(2026, 9, 30, 19)
 WINDOW = redflags.Window(country_id=1, start=START, end=END, utc_offset_hours=5)
 
 
 def _write(folder: Path, name: str, columns: dict[str, Any]) -> None:
     pq.write_table(pa.table(columns), folder / f"flag_{name}.parquet")
-
-
-def _ts(days: np.ndarray) -> np.ndarray:
-    return YEAR_START + (days * US_PER_DAY).astype("timedelta64[us]")
 
 
 def _strings(values: np.ndarray) -> pa.Array:
@@ -98,7 +76,7 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
     deadline_days = submitted_days + 10
     done = rng.random(n) < 0.95
     outcome = np.where(done, rng.choice(np.array(["issued", "refused"]), n, p=[0.9, 0.1]), "")
-    completed = _ts(submitted_days + took)
+    completed = timestamps(submitted_days + took)
     _write(folder, "applications", {
         "id": ids, "country_id": np.ones(n, dtype=np.int64), "service_id": service,
         "standard_id": service, "agency_id": agency,
@@ -107,8 +85,8 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
         "applicant_id": applicant, "applicant_national_id": _strings(applicant * 7919 % 10**12),
         "submitted_by_id": submitted_by,
         "channel": np.where(at_centre, "centre", "portal"),
-        "submitted_at": _ts(submitted_days), "completed_at": pa.array(completed, mask=~done),
-        "deadline_at": _ts(deadline_days), "outcome": outcome,
+        "submitted_at": timestamps(submitted_days), "completed_at": pa.array(completed, mask=~done),
+        "deadline_at": timestamps(deadline_days), "outcome": outcome,
     })
     # events: a decision per completed application, "documents requested" for 12 %
     officer = OFFICER_BASE + service * OFFICERS_PER_SERVICE + rng.integers(
@@ -122,7 +100,7 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
     _write(folder, "events", {
         "id": np.arange(1, d + q + 1, dtype=np.int64),
         "application_id": np.concatenate([decided, asked]),
-        "at": np.concatenate([completed[done], _ts(submitted_days[asked - 1] + 0.5)]),
+        "at": np.concatenate([completed[done], timestamps(submitted_days[asked - 1] + 0.5)]),
         "action": np.concatenate([np.where(outcome[done] == "refused", "refuse", "approve"),
                                   np.full(q, "request_documents")]),
         "actor_id": np.concatenate([officer[done], officer[asked - 1]]),
@@ -135,16 +113,15 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
     place_days = submitted_days[at_centre]
     wait = rng.uniform(0, 0.02, t)
     service_s = rng.integers(120, 1800, t)
-    day = (YEAR_START + (place_days * US_PER_DAY).astype("timedelta64[us]")).astype(
-        "datetime64[D]")
+    day = timestamps(place_days).astype("datetime64[D]")
     _write(folder, "tickets", {
         "id": np.arange(1, t + 1, dtype=np.int64), "centre_id": centre[at_centre],
         "group_id": rng.integers(1, GROUPS + 1, t).astype(np.int64), "day": day,
-        "priority_rank": np.zeros(t, dtype=np.int64), "place_at": _ts(place_days),
-        "called_at": _ts(place_days + wait), "operator_id": operator_of_app[at_centre],
+        "priority_rank": np.zeros(t, dtype=np.int64), "place_at": timestamps(place_days),
+        "called_at": timestamps(place_days + wait), "operator_id": operator_of_app[at_centre],
         "state": np.where(rng.random(t) < 0.95, "served", "no_show"),
         "service_seconds": service_s,
-        "finished_at": _ts(place_days + wait + service_s / 86400),
+        "finished_at": timestamps(place_days + wait + service_s / 86400),
     })
     a = max(t // 20, 1)
     slot = rng.integers(0, 365, a) + 0.3
@@ -154,7 +131,7 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
         "group_id": rng.integers(1, GROUPS + 1, a).astype(np.int64),
         "citizen_id": CITIZEN_BASE + rng.integers(0, citizens, a).astype(np.int64),
         "state": rng.choice(np.array(["arrived", "no_show", "cancelled"]), a, p=[.85, .1, .05]),
-        "slot_start": _ts(slot), "booked_at": _ts(slot - 3),
+        "slot_start": timestamps(slot), "booked_at": timestamps(slot - 3),
     })
     rated = ids[done & (rng.random(n) < 0.3)]
     r = len(rated)
@@ -176,7 +153,7 @@ def generate(folder: Path, n: int, seed: int = 1) -> None:
                               type=pa.int64()),
         "staff_id": pa.nulls(c, pa.int64()),
         "decision": rng.choice(np.array(["upheld", "rejected", ""]), c),
-        "registered_at": _ts(registered), "decided_at": _ts(registered + 5),
+        "registered_at": timestamps(registered), "decided_at": timestamps(registered + 5),
     })
     officers = OFFICER_BASE + np.arange(SERVICES * OFFICERS_PER_SERVICE + OFFICERS_PER_SERVICE)
     users = np.concatenate([np.arange(1, OPERATORS + 1), officers,

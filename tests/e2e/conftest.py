@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
+from onestop.accounts.models import User
 from onestop.catalogue.models import Country
 from onestop.catalogue.packs import read_pack
 from onestop.catalogue.services import load_pack
@@ -24,6 +28,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
 TIMEOUT_MS = 15_000
+ALMATY = ZoneInfo("Asia/Almaty")
+PASSWORD = "a long test password"  # every browser test's users sign in with it
+PHONE = {"width": 375, "height": 740}
 
 
 def _missing(reason: str) -> None:
@@ -142,3 +149,61 @@ def switch_language(page: Any, code: str) -> None:
     form.locator("select[name=language]").select_option(code)
     with page.expect_navigation():
         form.get_by_role("button").click()
+
+
+# --- what the browser tests of the queue, the whole path and the statistics share -------
+
+
+def playwright_expect() -> Any:
+    """Playwright's ``expect``, for a test module to call at import time: without Playwright
+    the module skips, except in CI (CI=true), where the ImportError stands."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Playwright is not installed (pip install -e '.[dev]')",
+                    allow_module_level=True)
+    return expect
+
+
+class FrozenTime:
+    """timezone.now() for the live server and the test alike, moved on by the test."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **amount: float) -> None:
+        self.at += timedelta(**amount)
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+
+def freeze_time(monkeypatch: pytest.MonkeyPatch, at: datetime) -> FrozenTime:
+    """Stop the server's and the test's clock at ``at``; the returned clock moves it on."""
+    frozen = FrozenTime(at)
+    monkeypatch.setattr(timezone, "now", frozen)
+    return frozen
+
+
+def sign_in(open_page: Any, user: User, path: str, **options: Any) -> Any:
+    """Open the sign-in page for ``path`` (``options`` go to ``open_page``), sign ``user``
+    in with PASSWORD and return the page, now on ``path``."""
+    page = open_page(f"/accounts/login/?next={path}", **options)
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("main").get_by_role("button", name="Sign in").click()
+    return page
+
+
+def fits_a_phone(page: Any) -> None:
+    """Fail if the page scrolls sideways (call it on a page opened at PHONE's width)."""
+    widths = page.evaluate("() => ({scroll: document.documentElement.scrollWidth,"
+                           " client: document.documentElement.clientWidth})")
+    assert widths["scroll"] <= widths["client"], (
+        f"{page.url} scrolls sideways on a 375px screen: {widths['scroll']}px wide")

@@ -10,39 +10,36 @@ moved on by hand between the steps, so the wait and service times are known.
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-
-try:
-    from playwright.sync_api import expect
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("Playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
-
 from django.core.cache import cache
-from django.utils import timezone
 
-from onestop.accounts.models import User
 from onestop.accounts.services import create_user
 from onestop.applications.models import Application
 from onestop.catalogue.models import Country
 from onestop.centres import stats
 from onestop.centres.models import Centre, Ticket, TicketState
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import (
+    ALMATY,
+    PASSWORD,
+    PHONE,
+    FrozenTime,
+    assert_accessible,
+    fits_a_phone,
+    freeze_time,
+    playwright_expect,
+    sign_in,
+)
+
+expect = playwright_expect()
 
 pytestmark = pytest.mark.browser
 
-ALMATY = ZoneInfo("Asia/Almaty")
 MONDAY = datetime(2026, 3, 2, 10, tzinfo=ALMATY)
 BIRTH = "01010001"
-PASSWORD = "a long test password"
-PHONE = {"width": 375, "height": 740}
 # The browser's voice, replaced by a recorder: what the board says is read back from it.
 RECORD_SPEECH = """
 window.spoken = [];
@@ -56,46 +53,16 @@ Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
 """
 
 
-class FrozenTime:
-    """timezone.now() for the live server and the test alike, moved on by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **amount: float) -> None:
-        self.at += timedelta(**amount)
-
-
 @pytest.fixture
 def now(monkeypatch: pytest.MonkeyPatch, country: Country) -> FrozenTime:
-    frozen = FrozenTime(MONDAY)
-    monkeypatch.setattr(timezone, "now", frozen)
+    frozen = freeze_time(monkeypatch, MONDAY)
     cache.clear()  # the kiosk's per-address ticket count
     return frozen
-
-
-def sign_in(open_page: Any, user: User, path: str, **options: Any) -> Any:
-    page = open_page(f"/accounts/login/?next={path}", **options)
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("main").get_by_role("button", name="Sign in").click()
-    return page
 
 
 def click_and_wait(page: Any, target: Any) -> None:
     with page.expect_navigation():
         target.click()
-
-
-def fits_a_phone(page: Any) -> None:
-    widths = page.evaluate("() => ({scroll: document.documentElement.scrollWidth,"
-                           " client: document.documentElement.clientWidth})")
-    assert widths["scroll"] <= widths["client"], (
-        f"{page.url} scrolls sideways on a 375px screen: {widths['scroll']}px wide")
 
 
 def test_a_ticket_from_the_kiosk_to_the_counter_and_the_statistics(

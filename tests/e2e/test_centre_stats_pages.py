@@ -5,35 +5,31 @@ period is answered on the form, and both pages pass axe, also at a phone's width
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-
-try:
-    from playwright.sync_api import expect
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("Playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
-
 from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.accounts.services import create_user
 from onestop.catalogue.models import Country
 from onestop.centres.models import Centre, Counter, ServiceGroup, Ticket, TicketState
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import (
+    ALMATY,
+    PASSWORD,
+    PHONE,
+    assert_accessible,
+    playwright_expect,
+    sign_in,
+)
+
+expect = playwright_expect()
 
 pytestmark = pytest.mark.browser
 
-ALMATY = ZoneInfo("Asia/Almaty")
 # Wednesday 17 June 2026, noon in Almaty; the history is on the two Tuesdays before.
 NOW = datetime(2026, 6, 17, 12, tzinfo=ALMATY)
-PASSWORD = "a long test password"
-PHONE = {"width": 375, "height": 740}
 
 
 @pytest.fixture
@@ -56,15 +52,6 @@ def manager(country: Country, monkeypatch: pytest.MonkeyPatch) -> User:
             )
     return create_user(username="ast-manager", password=PASSWORD, role="supervisor",
                        centre_code="AST-01", country_code="zz", validate=False)
-
-
-def sign_in(open_page: Any, user: User, path: str, **options: Any) -> Any:
-    page = open_page(f"/accounts/login/?next={path}", **options)
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("main").get_by_role("button", name="Sign in").click()
-    return page
 
 
 def test_the_statistics_page(open_page: Any, manager: User) -> None:

@@ -11,73 +11,47 @@ moved on by hand between the steps, so the working time the clock stood still is
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-
-try:
-    from playwright.sync_api import expect
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("Playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
-
-from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.accounts.services import create_user
 from onestop.applications import services
 from onestop.applications.models import Application
 from onestop.catalogue.models import Country
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import (
+    ALMATY,
+    PASSWORD,
+    PHONE,
+    FrozenTime,
+    assert_accessible,
+    fits_a_phone,
+    freeze_time,
+    playwright_expect,
+    sign_in,
+)
+
+expect = playwright_expect()
 
 pytestmark = pytest.mark.browser
 
-ALMATY = ZoneInfo("Asia/Almaty")
 MONDAY = datetime(2025, 11, 17, 10, tzinfo=ALMATY)
 BIRTH = "01010001"
-PASSWORD = "a long test password"
 SCAN = b"%PDF-1.4 the applicant's ID card"
 CERTIFICATE = b"%PDF-1.4 the birth certificate"
-PHONE = {"width": 375, "height": 740}
-
-
-class FrozenTime:
-    """timezone.now() for the live server and the test alike, moved on by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def set(self, at: datetime) -> None:
-        self.at = at
 
 
 @pytest.fixture
 def now(monkeypatch: pytest.MonkeyPatch, country: Country) -> FrozenTime:
-    frozen = FrozenTime(MONDAY)
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
+    return freeze_time(monkeypatch, MONDAY)
 
 
 def make(role: str, username: str, **scope: str) -> User:
     return create_user(username=username, password=PASSWORD, role=role, validate=False,
                        **scope)
-
-
-def sign_in(open_page: Any, user: User, path: str, **options: Any) -> Any:
-    page = open_page(f"/accounts/login/?next={path}", **options)
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("main").get_by_role("button", name="Sign in").click()
-    return page
 
 
 def pdf(name: str, content: bytes) -> dict[str, Any]:
@@ -92,13 +66,6 @@ def submit_form(page: Any, form: Any, button: str) -> None:
 def fact(page: Any, name: str) -> Any:
     """The value beside a label in the cabinet's list of facts."""
     return page.locator(f"dt:text-is('{name}') + dd")
-
-
-def fits_a_phone(page: Any) -> None:
-    widths = page.evaluate("() => ({scroll: document.documentElement.scrollWidth,"
-                           " client: document.documentElement.clientWidth})")
-    assert widths["scroll"] <= widths["client"], (
-        f"{page.url} scrolls sideways on a 375px screen: {widths['scroll']}px wide")
 
 
 def test_the_whole_path_from_application_to_result(

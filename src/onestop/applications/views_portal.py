@@ -11,18 +11,14 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
-from collections.abc import Callable
 from contextlib import suppress
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,35 +37,13 @@ from onestop.applications.payments import PaymentDeclined
 from onestop.applications.workflow import Outcome, Workflow
 from onestop.catalogue import selectors as catalogue
 from onestop.catalogue.models import Country, Service, ServiceStandard
+from onestop.core.citizen_pages import citizen_required, signed_in_user
 from onestop.core.context import current_country
 from onestop.core.text import localize
 
 PER_PAGE = 20
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CITIZEN_INPUTS = frozenset({"comment", "documents"})  # what a citizen can give an action
-View = Callable[..., HttpResponseBase]
-
-
-# --- who may see a page ----------------------------------------------------------------
-
-
-def citizen_required(view: View) -> View:
-    """A signed-in citizen's page: others sign in first; staff are told it is not theirs."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if getattr(request.user, "role", None) != Role.CITIZEN:
-            return render(request, "applications/portal/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _user(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    return user
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -131,7 +105,7 @@ def _service_or_404(request: HttpRequest,
 def apply(request: HttpRequest, code: str) -> HttpResponse:
     """The e-form of a service, its uploads, a draft to save and resume, and Submit."""
     country, service, standard = _service_or_404(request, code)
-    user = _user(request)
+    user = signed_in_user(request)
     draft: Draft | None = None
     draft_id = request.POST.get("draft") or request.GET.get("draft") or ""
     if draft_id:
@@ -222,7 +196,8 @@ def _submit(request: HttpRequest, form: ApplicationForm, service: Service, user:
 def drafts(request: HttpRequest) -> HttpResponse:
     """My saved drafts, the latest first."""
     rows = []
-    for draft in Draft.objects.filter(owner=_user(request)).select_related("service__country"):
+    own_drafts = Draft.objects.filter(owner=signed_in_user(request))
+    for draft in own_drafts.select_related("service__country"):
         country = draft.service.country
         standard = catalogue.standard_in_force(draft.service, catalogue.local_today(country))
         name = localize(standard.name if standard else None, _language(country),
@@ -235,7 +210,7 @@ def drafts(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     try:
-        draft_services.delete(owner=_user(request), draft_id=draft_id)
+        draft_services.delete(owner=signed_in_user(request), draft_id=draft_id)
     except NotFound:
         return _not_found(request)
     messages.success(request, _("The draft is deleted."))
@@ -249,7 +224,7 @@ def delete_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 @require_GET
 def cabinet(request: HttpRequest) -> HttpResponse:
     """My applications, the newest first, with their state and the time left."""
-    user = _user(request)
+    user = signed_in_user(request)
     mine = selectors.with_clock_events(selectors.visible(user).order_by("-submitted_at", "-pk"))
     page = Paginator(mine, PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
@@ -271,7 +246,7 @@ def cabinet(request: HttpRequest) -> HttpResponse:
 
 def _own(request: HttpRequest, number: str) -> Application:
     try:
-        return selectors.get_visible(_user(request), number)
+        return selectors.get_visible(signed_in_user(request), number)
     except NotFound:
         raise Http404("no such application") from None
 
@@ -334,8 +309,8 @@ def application_detail(request: HttpRequest, number: str) -> HttpResponse:
         status = 422
         if form.is_valid():
             try:
-                services.act(application=application, user=_user(request), action=form.action,
-                             comment=form.cleaned_data.get("comment", ""),
+                services.act(application=application, user=signed_in_user(request),
+                             action=form.action, comment=form.cleaned_data.get("comment", ""),
                              documents=form.documents())
             except SubmissionInvalid as exc:
                 form.add_problems(exc.problems)

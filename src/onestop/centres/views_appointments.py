@@ -10,49 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from onestop.accounts.models import User
-from onestop.accounts.roles import Role
 from onestop.catalogue.models import Country, Region
 from onestop.catalogue.selectors import calendar_for
 from onestop.centres import appointments
 from onestop.centres.models import Appointment, AppointmentState, Centre, ServiceGroup
 from onestop.centres.services import Conflict, NotFound, QueueError
+from onestop.core.citizen_pages import citizen_required, signed_in_user
 from onestop.core.context import current_country
 from onestop.core.text import localize
-
-View = Callable[..., HttpResponseBase]
-
-
-def citizen_required(view: View) -> View:
-    """A signed-in citizen's page: others sign in first; staff are told it is not theirs."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if getattr(request.user, "role", None) != Role.CITIZEN:
-            return render(request, "applications/portal/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _user(request: HttpRequest) -> User:
-    user: User = request.user  # type: ignore[assignment]
-    return user
 
 
 def _text(value: Any, country: Country) -> str:
@@ -93,7 +68,7 @@ def _row(appointment: Appointment, now: dt.datetime) -> dict[str, Any]:
 def my_appointments(request: HttpRequest) -> HttpResponse:
     """My appointments: the upcoming ones first (to cancel), then the rest."""
     now = timezone.now()
-    rows = [_row(a, now) for a in appointments.appointments_of(_user(request))[:100]]
+    rows = [_row(a, now) for a in appointments.appointments_of(signed_in_user(request))[:100]]
     upcoming = sorted((r for r in rows if r["upcoming"]),
                       key=lambda r: r["appointment"].slot_start)
     past = [r for r in rows if not r["upcoming"]]
@@ -106,7 +81,7 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
 def appointment_detail(request: HttpRequest, code: str) -> HttpResponse:
     """One of my appointments: its code, where and when; the confirmation after booking."""
     try:
-        appointment = appointments.own_appointment(_user(request), code)
+        appointment = appointments.own_appointment(signed_in_user(request), code)
     except NotFound:
         raise Http404("no such appointment") from None
     return render(request, "centres/appointments/detail.html",
@@ -120,7 +95,7 @@ def appointment_detail(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def cancel_appointment(request: HttpRequest, code: str) -> HttpResponse:
     try:
-        appointment = appointments.cancel(citizen=_user(request), code=code)
+        appointment = appointments.cancel(citizen=signed_in_user(request), code=code)
     except NotFound:
         raise Http404("no such appointment") from None
     except Conflict as exc:
@@ -173,7 +148,7 @@ def new_appointment(request: HttpRequest) -> HttpResponse:
                 status = 422
             else:
                 try:
-                    appointment = appointments.book(citizen=_user(request), centre=centre,
+                    appointment = appointments.book(citizen=signed_in_user(request), centre=centre,
                                                     group=group, slot_start=slot_start)
                 except QueueError as exc:
                     error = _("This time cannot be booked: %(reason)s") % {"reason": exc}

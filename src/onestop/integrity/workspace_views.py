@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -330,44 +331,51 @@ def _writer(request: HttpRequest, kind: str, subject_id: int
     return found
 
 
-@require_POST
-def add_note(request: HttpRequest, kind: str, subject_id: int) -> HttpResponse:
+CaseWrite = Callable[[User, Country, dict[str, Any]], object]
+
+
+def _write_case(request: HttpRequest, kind: str, subject_id: int,
+                form_class: type[NoteForm | OutcomeForm], write: CaseWrite,
+                error_field: str, done: str) -> HttpResponse:
+    """A controller's form posted to a case file: valid, `write(user, country,
+    cleaned_data)` records it and the case file is shown again with `done`; invalid, or
+    refused by the service (its CaseError shown on `error_field`), the case page comes
+    back with the form and its errors (400)."""
     found = _writer(request, kind, subject_id)
     if isinstance(found, HttpResponse):
         return found
     country, history = found
-    form = NoteForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.add_case_note(user=_user(request), country=country, kind=kind,
-                                   subject_id=subject_id, text=form.cleaned_data["text"])
+            write(_user(request), country, form.cleaned_data)
         except services.CaseError as exc:
-            form.add_error("text", str(exc))
+            form.add_error(error_field, str(exc))
         else:
-            messages.success(request, _("The note was added."))
+            messages.success(request, done)
             return redirect("integrity:case", kind=kind, subject_id=subject_id)
     _mark_invalid(form)
-    return _case_page(request, country, kind, subject_id, history, note_form=form,
-                      status=400)
+    return _case_page(request, country, kind, subject_id, history, status=400,
+                      note_form=form if isinstance(form, NoteForm) else None,
+                      outcome_form=form if isinstance(form, OutcomeForm) else None)
+
+
+@require_POST
+def add_note(request: HttpRequest, kind: str, subject_id: int) -> HttpResponse:
+    def write(user: User, country: Country, data: dict[str, Any]) -> None:
+        services.add_case_note(user=user, country=country, kind=kind,
+                               subject_id=subject_id, text=data["text"])
+
+    return _write_case(request, kind, subject_id, NoteForm, write, "text",
+                       _("The note was added."))
 
 
 @require_POST
 def set_outcome(request: HttpRequest, kind: str, subject_id: int) -> HttpResponse:
-    found = _writer(request, kind, subject_id)
-    if isinstance(found, HttpResponse):
-        return found
-    country, history = found
-    form = OutcomeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_case_outcome(
-                user=_user(request), country=country, kind=kind, subject_id=subject_id,
-                outcome=form.cleaned_data["outcome"], reason=form.cleaned_data["reason"])
-        except services.CaseError as exc:
-            form.add_error("reason", str(exc))
-        else:
-            messages.success(request, _("The outcome was recorded."))
-            return redirect("integrity:case", kind=kind, subject_id=subject_id)
-    _mark_invalid(form)
-    return _case_page(request, country, kind, subject_id, history, outcome_form=form,
-                      status=400)
+    def write(user: User, country: Country, data: dict[str, Any]) -> None:
+        services.set_case_outcome(user=user, country=country, kind=kind,
+                                  subject_id=subject_id, outcome=data["outcome"],
+                                  reason=data["reason"])
+
+    return _write_case(request, kind, subject_id, OutcomeForm, write, "reason",
+                       _("The outcome was recorded."))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -10,31 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from onestop.catalogue.models import Country
+from onestop.core.management.options import as_of_option, country_option
 from onestop.integrity import bottleneck_services as services
 from onestop.integrity.bottleneck_sources import export_flow_lake
-
-
-def country_option(code: str | None) -> Country:
-    if code:
-        country = Country.objects.filter(code=code).first()
-        if country is None:
-            raise CommandError(f"no country {code!r} is loaded (`onestop load-pack {code}`)")
-        return country
-    countries = list(Country.objects.all()[:2])
-    if len(countries) != 1:
-        raise CommandError("say which country with --country (e.g. --country kz)")
-    return countries[0]
-
-
-def as_of_option(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--as-of {value!r} is not an ISO date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _hours(value: float | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onestop.catalogue.models import Country
+from onestop.core.management.options import country_option
 from onestop.integrity import services
 from onestop.integrity.redflags_sources import export_flag_lake
 
@@ -19,18 +19,6 @@ TRUTH_FILE = "anomalies.json"
 
 def default_truth_path() -> Path:
     return Path(os.environ.get("ONESTOP_DATA_DIR") or settings.DATA_DIR) / TRUTH_FILE
-
-
-def _country(code: str | None) -> Country:
-    if code:
-        country = Country.objects.filter(code=code).first()
-        if country is None:
-            raise CommandError(f"no country {code!r} is loaded (`onestop load-pack {code}`)")
-        return country
-    countries = list(Country.objects.all()[:2])
-    if len(countries) != 1:
-        raise CommandError("say which country with --country (e.g. --country kz)")
-    return countries[0]
 
 
 class Command(BaseCommand):
@@ -65,7 +53,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _flags(self, options: dict[str, Any]) -> None:
-        country = _country(options["country"])
+        country = country_option(options["country"])
         lake = Path(options["lake"]) if options["lake"] else None
         pack = Path(options["pack"]) if options["pack"] else None
         run = services.run_flags(country=country, period=options["period"], lake=lake,
@@ -105,7 +93,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: not a ground-truth file ({exc})") from None
         if not isinstance(truth, dict):
             raise CommandError(f"{path}: not a ground-truth file")
-        country = _country(options["country"] or truth.get("country"))
+        country = country_option(options["country"] or truth.get("country"))
         period = options["period"] or truth.get("period")
         if not period:
             raise CommandError("say which period with --period")

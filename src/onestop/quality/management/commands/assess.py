@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -12,21 +11,10 @@ from django.db import DatabaseError
 
 from onestop.catalogue.models import Country
 from onestop.catalogue.packs import SHIPPED_PACKS
+from onestop.core.management.options import as_of_option, country_option
 from onestop.quality import services
 from onestop.quality.methodology import SCOPES
 from onestop.quality.models import AssessmentRun, Methodology
-
-
-def _country(code: str | None) -> Country:
-    if code:
-        country = Country.objects.filter(code=code).first()
-        if country is None:
-            raise CommandError(f"no country {code!r} is loaded (`onestop load-pack {code}`)")
-        return country
-    countries = list(Country.objects.all()[:2])
-    if len(countries) != 1:
-        raise CommandError("say which country with --country (e.g. --country kz)")
-    return countries[0]
 
 
 def _methodology(country: Country, pack: str | None) -> Methodology:
@@ -77,16 +65,8 @@ class Command(BaseCommand):
                 return
             if not options["period"]:
                 raise CommandError("--period is required (e.g. --period 2026-Q3)")
-            as_of = None
-            if options["as_of"]:
-                try:
-                    as_of = dt.datetime.fromisoformat(options["as_of"])
-                except ValueError:
-                    raise CommandError(f"--as-of {options['as_of']!r} is not an ISO "
-                                       "date-time") from None
-                if as_of.tzinfo is None:
-                    as_of = as_of.replace(tzinfo=dt.UTC)
-            country = _country(options["country"])
+            as_of = as_of_option(options["as_of"])
+            country = country_option(options["country"])
             methodology = _methodology(country, options["pack"])
             run = services.run_assessment(
                 country=country, period=options["period"], scope=options["scope"],
