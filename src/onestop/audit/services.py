@@ -5,10 +5,11 @@ change and its entry commit together or not at all. Appending locks the chain's 
 until that transaction ends, so every statement after `record` lengthens the time other
 writers wait (docs/decisions/0004-audit-chain.md).
 
-On PostgreSQL one statement locks the head, advances it and inserts the entry, with the
-hash computed by the database from the canonical form that Python prepared outside the
-lock; Python then recomputes the hash and refuses (rolls back) on any difference. On
-SQLite, where BEGIN IMMEDIATE already serialises writers, Python does it all.
+On PostgreSQL one statement locks the head, chains the entries onto it, inserts them and
+moves the head, with the hashes computed by the database from the canonical forms that
+Python prepared before; Python then recomputes each hash and refuses (rolls back) on any
+difference. The lock is held for that statement and the commit. On SQLite, where BEGIN
+IMMEDIATE already serialises writers, Python does it all.
 """
 
 from __future__ import annotations
@@ -32,28 +33,50 @@ _MAX_LENGTH = {
     name: int(getattr(AuditEntry._meta.get_field(name), "max_length", 0)) for name in _TEXT_FIELDS
 }
 
-# PostgreSQL, one statement: wait for the head row's lock, advance it, insert the entry.
-# After the wait, UPDATE re-reads the row as the previous writer committed it, so READ
-# COMMITTED (Django's default) is what makes this correct; under REPEATABLE READ a
-# concurrent append fails with a serialisation error instead of forking the chain.
+# PostgreSQL, one statement for a list of entries: wait for the head row's lock, chain
+# the entries onto it (each hash over its canonical form with the previous hash and its
+# sequence spliced in: chain.canonical_parts), insert them, move the head to the last.
+# SELECT ... FOR UPDATE returns the head as its last writer committed it, and the UPDATE
+# follows that row to the same version, so READ COMMITTED (Django's default) is what
+# makes this correct; under REPEATABLE READ a concurrent append fails with a
+# serialisation error instead of forking the chain.
 _APPEND_SQL = f"""
-WITH head AS (
+WITH RECURSIVE
+parts AS (SELECT %s::text[] AS before, %s::text[] AS middle, %s::text[] AS after),
+head AS (
+    SELECT sequence, hash FROM {ChainHead._meta.db_table} WHERE id = {HEAD_ID} FOR UPDATE
+),
+chained (n, sequence, prev_hash, hash) AS (
+    SELECT 0, sequence, ''::text, hash::text FROM head
+    UNION ALL
+    SELECT c.n + 1, c.sequence + 1, c.hash, encode(sha256(convert_to(
+               p.before[c.n + 1] || c.hash || p.middle[c.n + 1] || (c.sequence + 1)::text
+               || p.after[c.n + 1], 'UTF8')), 'hex')
+      FROM chained c, parts p
+     WHERE c.n < cardinality(p.before)
+),
+entry AS (
+    SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[],
+                         %s::text[], %s::text[]::jsonb[])
+        WITH ORDINALITY AS e (recorded_at, actor_username, actor_role, action,
+                              subject_type, subject_id, data, n)
+),
+appended AS (
+    INSERT INTO {AuditEntry._meta.db_table}
+        (sequence, recorded_at, actor_username, actor_role, action, subject_type,
+         subject_id, data, prev_hash, hash)
+    SELECT c.sequence, e.recorded_at, e.actor_username, e.actor_role, e.action,
+           e.subject_type, e.subject_id, e.data, c.prev_hash, c.hash
+      FROM chained c JOIN entry e ON e.n = c.n
+    RETURNING sequence, prev_hash, hash
+),
+moved AS (
     UPDATE {ChainHead._meta.db_table}
-       SET sequence = sequence + 1,
-           prev_hash = hash,
-           hash = encode(sha256(convert_to(
-               %s::text || hash || %s::text || (sequence + 1)::text || %s::text, 'UTF8'
-           )), 'hex')
+       SET sequence = last.sequence, prev_hash = last.prev_hash, hash = last.hash
+      FROM (SELECT sequence, prev_hash, hash FROM chained ORDER BY n DESC LIMIT 1) AS last
      WHERE id = {HEAD_ID}
- RETURNING sequence, prev_hash, hash
 )
-INSERT INTO {AuditEntry._meta.db_table}
-    (sequence, recorded_at, actor_username, actor_role, action, subject_type, subject_id,
-     data, prev_hash, hash)
-SELECT sequence, %s::timestamptz, %s::text, %s::text, %s::text, %s::text, %s::text,
-       %s::jsonb, prev_hash, hash
-  FROM head
-RETURNING sequence, prev_hash, hash
+SELECT sequence, prev_hash, hash FROM appended ORDER BY sequence
 """  # noqa: S608 (table names are the models' own; every value is a parameter)
 
 
@@ -97,7 +120,7 @@ def record(
     recorded_at = timezone.now()
     with transaction.atomic(using=db, savepoint=False):
         if connections[db].vendor == "postgresql":
-            return _append_in_database(db, entry, recorded_at)
+            return _saved(db, _append_in_database(db, [_unsealed(entry, recorded_at)])[0])
         head = lock_head(db)
         sealed = _seal(entry, head, recorded_at)
         saved = AuditEntry.objects.using(db).create(**sealed._asdict())
@@ -110,16 +133,19 @@ def record_many(entries: Iterable[NewEntry], *, batch_size: int = 2000) -> Head:
     generators, imports); returns the new head. All entries are validated and
     serialised before the lock is taken.
 
-    On PostgreSQL the head is locked, then one statement inserts the entries and moves
-    the head (the last batch of a long list), so the lock is held for two statements and
-    the commit."""
+    On PostgreSQL one statement per batch locks the head, inserts the entries and moves
+    the head, so the lock is held for the statements and the commit."""
     checked = [_checked(entry) for entry in entries]
     db = router.db_for_write(AuditEntry)
     if not checked:
         with transaction.atomic(using=db, savepoint=False):
             return lock_head(db)
     if connections[db].vendor == "postgresql":
-        return _append_many_in_database(db, checked, batch_size)
+        unsealed = [_unsealed(entry, timezone.now()) for entry in checked]
+        with transaction.atomic(using=db, savepoint=False):
+            for start in range(0, len(unsealed), batch_size):
+                last = _append_in_database(db, unsealed[start : start + batch_size])[-1]
+        return Head(last.sequence, last.hash)
     with transaction.atomic(using=db, savepoint=False):
         head = lock_head(db)
         rows = []
@@ -129,49 +155,6 @@ def record_many(entries: Iterable[NewEntry], *, batch_size: int = 2000) -> Head:
             head = Head(sealed.sequence, sealed.hash)
         AuditEntry.objects.using(db).bulk_create(rows, batch_size=batch_size)
         move_head(db, rows[-1].as_record())
-    return head
-
-
-_COLUMNS = ", ".join(Record._fields)
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
-# Table and column names are the models' own; every value is a parameter.
-_INSERT_SQL = f"INSERT INTO {AuditEntry._meta.db_table} ({_COLUMNS}) VALUES "  # noqa: S608
-_LOCK_HEAD_SQL = (
-    f"SELECT sequence, hash FROM {ChainHead._meta.db_table} WHERE id = {HEAD_ID} FOR UPDATE"  # noqa: S608
-)
-_MOVE_HEAD_SQL = (
-    f"UPDATE {ChainHead._meta.db_table} SET sequence = %s, prev_hash = %s, hash = %s"  # noqa: S608
-    f" WHERE id = {HEAD_ID}"
-)
-
-
-def _append_many_in_database(db: str, entries: list[NewEntry], batch_size: int) -> Head:
-    """`record_many` on PostgreSQL: every entry is serialised before the lock; under it,
-    only the chaining (two string formats and a SHA-256 per entry) and one statement per
-    batch, the last one also moving the head."""
-    prepared = [
-        (_unsealed(entry, timezone.now()), chain.to_json(entry.data)) for entry in entries
-    ]
-    with transaction.atomic(using=db, savepoint=False), connections[db].cursor() as cursor:
-        cursor.execute(_LOCK_HEAD_SQL)
-        locked = cursor.fetchone()
-        head = Head(*locked) if locked is not None else lock_head(db)
-        rows: list[list[Any]] = []
-        for unsealed, data in prepared:
-            sealed = unsealed._replace(sequence=head.sequence + 1, prev_hash=head.hash)
-            sealed = sealed._replace(hash=chain.compute_hash(sealed))
-            rows.append([*sealed[:7], data, sealed.prev_hash, sealed.hash])
-            head = Head(sealed.sequence, sealed.hash)
-        last = rows[-1]
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            insert = _INSERT_SQL + ", ".join([_ROW] * len(batch))
-            params = [value for row in batch for value in row]
-            if start + batch_size < len(rows):
-                cursor.execute(insert, params)
-            else:
-                cursor.execute(f"WITH appended AS ({insert}) {_MOVE_HEAD_SQL}",
-                               [*params, last[0], last[8], last[9]])
     return head
 
 
@@ -210,29 +193,36 @@ def _seal(entry: NewEntry, head: Head, recorded_at: datetime) -> Record:
     return unsealed._replace(hash=chain.compute_hash(unsealed))
 
 
-def _append_in_database(db: str, entry: NewEntry, recorded_at: datetime) -> AuditEntry:
-    unsealed = _unsealed(entry, recorded_at)
-    before, middle, after = chain.canonical_parts(unsealed)
-    params: list[str | datetime] = [
-        before, middle, after, unsealed.recorded_at, unsealed.actor_username,
-        unsealed.actor_role, unsealed.action, unsealed.subject_type, unsealed.subject_id,
-        chain.to_json(unsealed.data),
+def _append_in_database(db: str, entries: list[Record]) -> list[Record]:
+    """Chain `entries` (unsealed) onto the head in one statement (PostgreSQL); the sealed
+    records, each hash checked against the chain's definition."""
+    parts = [chain.canonical_parts(entry) for entry in entries]
+    params: list[list[Any]] = [
+        [p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts],
+        [e.recorded_at for e in entries], [e.actor_username for e in entries],
+        [e.actor_role for e in entries], [e.action for e in entries],
+        [e.subject_type for e in entries], [e.subject_id for e in entries],
+        [chain.to_json(e.data) for e in entries],
     ]
     with connections[db].cursor() as cursor:
         cursor.execute(_APPEND_SQL, params)
-        row = cursor.fetchone()
-        if row is None:  # no head row (a new database, or emptied by a test): create it
+        rows = cursor.fetchall()
+        if not rows:  # no head row (a new database, or emptied by a test): create it
             _ensure_head(db)
             cursor.execute(_APPEND_SQL, params)
-            row = cursor.fetchone()
-    sequence, prev_hash, digest = row
-    sealed = unsealed._replace(sequence=sequence, prev_hash=prev_hash, hash=digest)
-    if chain.compute_hash(sealed) != digest:
-        raise AuditError(
-            f"the database hashed entry {sequence} as {digest}, the chain's definition "
-            f"as {chain.compute_hash(sealed)}: nothing was written"
-        )
-    return _saved(db, sealed)
+            rows = cursor.fetchall()
+    if len(rows) != len(entries):
+        raise AuditError(f"{len(entries)} entries to append, {len(rows)} appended")
+    sealed = []
+    for entry, (sequence, prev_hash, digest) in zip(entries, rows, strict=True):
+        record = entry._replace(sequence=sequence, prev_hash=prev_hash, hash=digest)
+        if chain.compute_hash(record) != digest:
+            raise AuditError(
+                f"the database hashed entry {sequence} as {digest}, the chain's "
+                f"definition as {chain.compute_hash(record)}: nothing was written"
+            )
+        sealed.append(record)
+    return sealed
 
 
 def _ensure_head(db: str) -> None:
