@@ -14,6 +14,7 @@ IMMEDIATE already serialises writers, Python does it all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +43,7 @@ _MAX_LENGTH = {
 # serialisation error instead of forking the chain.
 _APPEND_SQL = f"""
 WITH RECURSIVE
-parts AS (SELECT %s::text[] AS before, %s::text[] AS middle, %s::text[] AS after),
+given AS (SELECT %s::jsonb AS entries),
 head AS (
     SELECT sequence, hash FROM {ChainHead._meta.db_table} WHERE id = {HEAD_ID} FOR UPDATE
 ),
@@ -50,24 +51,20 @@ chained (n, sequence, prev_hash, hash) AS (
     SELECT 0, sequence, ''::text, hash::text FROM head
     UNION ALL
     SELECT c.n + 1, c.sequence + 1, c.hash, encode(sha256(convert_to(
-               p.before[c.n + 1] || c.hash || p.middle[c.n + 1] || (c.sequence + 1)::text
-               || p.after[c.n + 1], 'UTF8')), 'hex')
-      FROM chained c, parts p
-     WHERE c.n < cardinality(p.before)
-),
-entry AS (
-    SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[],
-                         %s::text[], %s::text[]::jsonb[])
-        WITH ORDINALITY AS e (recorded_at, actor_username, actor_role, action,
-                              subject_type, subject_id, data, n)
+               (g.entries -> c.n ->> 'before') || c.hash || (g.entries -> c.n ->> 'middle')
+               || (c.sequence + 1)::text || (g.entries -> c.n ->> 'after'), 'UTF8')), 'hex')
+      FROM chained c, given g
+     WHERE c.n < jsonb_array_length(g.entries)
 ),
 appended AS (
     INSERT INTO {AuditEntry._meta.db_table}
         (sequence, recorded_at, actor_username, actor_role, action, subject_type,
          subject_id, data, prev_hash, hash)
-    SELECT c.sequence, e.recorded_at, e.actor_username, e.actor_role, e.action,
-           e.subject_type, e.subject_id, e.data, c.prev_hash, c.hash
-      FROM chained c JOIN entry e ON e.n = c.n
+    SELECT c.sequence, (e ->> 'recorded_at')::timestamptz, e ->> 'actor_username',
+           e ->> 'actor_role', e ->> 'action', e ->> 'subject_type', e ->> 'subject_id',
+           e -> 'data', c.prev_hash, c.hash
+      FROM chained c, given g, LATERAL (SELECT g.entries -> (c.n - 1) AS e) AS entry
+     WHERE c.n > 0
     RETURNING sequence, prev_hash, hash
 ),
 moved AS (
@@ -196,14 +193,19 @@ def _seal(entry: NewEntry, head: Head, recorded_at: datetime) -> Record:
 def _append_in_database(db: str, entries: list[Record]) -> list[Record]:
     """Chain `entries` (unsealed) onto the head in one statement (PostgreSQL); the sealed
     records, each hash checked against the chain's definition."""
-    parts = [chain.canonical_parts(entry) for entry in entries]
-    params: list[list[Any]] = [
-        [p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts],
-        [e.recorded_at for e in entries], [e.actor_username for e in entries],
-        [e.actor_role for e in entries], [e.action for e in entries],
-        [e.subject_type for e in entries], [e.subject_id for e in entries],
-        [chain.to_json(e.data) for e in entries],
-    ]
+    given = []
+    for entry in entries:
+        before, middle, after = chain.canonical_parts(entry)
+        given.append({
+            "before": before, "middle": middle, "after": after,
+            "recorded_at": chain.format_time(entry.recorded_at),
+            "actor_username": entry.actor_username, "actor_role": entry.actor_role,
+            "action": entry.action, "subject_type": entry.subject_type,
+            "subject_id": entry.subject_id, "data": entry.data,
+        })
+    # one parameter: the entries as a JSON array (strings in arrays would be escaped
+    # one by one by the driver, in Python)
+    params = [json.dumps(given, ensure_ascii=False, separators=(",", ":"))]
     with connections[db].cursor() as cursor:
         cursor.execute(_APPEND_SQL, params)
         rows = cursor.fetchall()
