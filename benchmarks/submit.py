@@ -1,8 +1,9 @@
 """Submissions per second through `POST /api/v1/applications` on the production server.
 
 Starts a fresh PostgreSQL database, the Kazakhstan pack and `onestop serve` (gunicorn),
-then drives the API with concurrent clients, each with its own citizen token and a
-keep-alive connection, and prints submissions per second and p50/p99 latency. The limit,
+then drives the API with concurrent clients, each with its own citizen token and its own
+connection (which gunicorn's sync workers close after every answer: the client connects
+again), and prints submissions per second and p50/p99 latency. The limit,
 measured in the same run with the same concurrency, inserts the same rows as one API
 submission wrote (the application, its document, its events, its outbox messages and
 its audit entries chained under the chain head's lock, copied from the first submission

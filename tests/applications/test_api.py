@@ -193,7 +193,7 @@ def test_a_submission_answers_with_what_it_wrote_without_reading_it_back(
     # the revisions of the accounts and the register in one read (token, service and
     # workflow kept), the writes, the audit chain's head (moved by its own statement on
     # SQLite): no read-back
-    with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 10):
+    with django_assert_max_num_queries(8 if connection.vendor == "postgresql" else 10):
         created = post(me, "/api/v1/applications", RECORD_REQUEST, HTTP_IDEMPOTENCY_KEY="k1")
     assert created.status_code == 201, created.content
     body = created.json()
