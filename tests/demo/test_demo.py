@@ -25,7 +25,7 @@ from onestop.catalogue.models import Country
 from onestop.catalogue.packs import read_pack, resolve_pack_path
 from onestop.catalogue.selectors import agency_subtree_ids, calendar_for
 from onestop.catalogue.services import load_pack
-from onestop.demo.generator import DEMO_KEY, Params
+from onestop.demo.generator import Params
 from onestop.demo.people import iin_check_digit
 from onestop.demo.writer import demo_applications, generate, history_digest
 from tests.applications.samples import sample_for
@@ -159,7 +159,10 @@ def check_rows(country: Country, id_length: int) -> None:
         assert len(app.applicant_national_id) == id_length
         assert app.applicant_national_id.isdigit()
         assert app.agency == routing.route(app.service, app.region)
-        form = {k: v for k, v in app.form_data.items() if k != DEMO_KEY}
+        # the run is named in demo_batch; the form data is only what the citizen typed
+        assert app.demo_batch
+        assert not app.planted_flag
+        form = app.form_data
         validator = jsonschema.Draft202012Validator(
             app.standard.eform, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         assert list(validator.iter_errors(form)) == [], app.service.code
@@ -297,7 +300,7 @@ def test_replace_deletes_only_demo_data_and_keeps_the_chain(kz: Country) -> None
     assert demo_applications(kz).count() == 200
     kept = Application.objects.get(pk=real.pk)
     assert kept.number == real.number
-    assert DEMO_KEY not in kept.form_data
+    assert kept.demo_batch == ""
     assert list(kept.events.values_list("pk", flat=True)) == real_events
     assert not Payment.objects.filter(application__number__in=[]).exists()
     assert AuditEntry.objects.filter(action="demo.deleted").count() == 1

@@ -69,6 +69,13 @@ def test_every_injected_pattern_is_flagged_with_its_evidence(
     tickets = Ticket.objects.filter(pk__in=favoured["evidence"]["tickets"])
     assert tickets.count() == 24
     assert set(tickets.values_list("operator_id", flat=True)) == {favoured["id"]}
+    # the planted applications: demo data of the injection's batch, the flag in its own
+    # field, nothing in the citizen's form data
+    planted = Application.objects.filter(country=history["country"]).exclude(planted_flag="")
+    assert planted.count() >= 18
+    assert set(planted.values_list("planted_flag", flat=True)) <= set(FLAG_CODES)
+    assert set(planted.values_list("demo_batch", flat=True)) == {"kz-anomalies-seed3"}
+    assert all(data == {} for data in planted.values_list("form_data", flat=True))
 
     # the lake gives the same flags, without national IDs
     live = raised

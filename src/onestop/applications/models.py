@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from onestop.catalogue.models import (
@@ -112,11 +113,27 @@ class Application(models.Model):
     # what was asked under that key, so a reused key with another request is refused
     request_hash = models.CharField(max_length=64, blank=True, default="")
 
+    # demo data, kept out of the citizen's form data
+    demo_batch = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="the `onestop demo` run (batch) that generated this application; empty "
+                  "for real applications",
+    )
+    planted_flag = models.CharField(
+        max_length=40, blank=True, default="",
+        help_text="the red flag this application was planted for by `onestop demo "
+                  "--anomalies`; empty otherwise",
+    )
+
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["agency", "state", "deadline_at"], name="inbox_idx"),
             models.Index(fields=["applicant", "submitted_at"], name="cabinet_idx"),
+            # only demo rows: `onestop demo --replace` and --skip-existing find them
+            # without scanning the real ones
+            models.Index(fields=["demo_batch"], name="demo_batch_idx",
+                         condition=~Q(demo_batch="")),
         ]
         constraints = [
             models.UniqueConstraint(

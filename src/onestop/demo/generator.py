@@ -65,8 +65,6 @@ from onestop.demo.people import (
 )
 
 SYSTEM = "system"
-DEMO_KEY = "_demo"
-"""The key in an application's form data that marks it as demo data (its value: the batch)."""
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # as services.NUMBER_ALPHABET
 PORTAL_LIKE = ("portal", "api", "open311", "govstack")
 CHANNELS = (*PORTAL_LIKE, "centre", "proactive")
@@ -274,10 +272,11 @@ class PlannedApp:
 
     __slots__ = (
         "account", "agency", "agency_code", "applicant", "assigned", "centre", "channel",
-        "clock_stopped_at", "completed_at", "deadline_at", "email", "fee", "form_data",
-        "late", "name", "national_id", "number", "outcome", "phone", "refusal_ground",
-        "refusal_reason", "region", "sent_back", "serial", "service", "standard",
-        "started_by", "state", "stopped_seconds", "submitted_at", "submitted_by", "ticket",
+        "clock_stopped_at", "completed_at", "deadline_at", "demo_batch", "email", "fee",
+        "form_data", "late", "name", "national_id", "number", "outcome", "phone",
+        "refusal_ground", "refusal_reason", "region", "sent_back", "serial", "service",
+        "standard", "started_by", "state", "stopped_seconds", "submitted_at", "submitted_by",
+        "ticket",
     )
 
     def __init__(self) -> None:
@@ -303,7 +302,8 @@ class PlannedApp:
         self.name = ""
         self.phone = ""
         self.email = ""
-        self.form_data: dict[str, Any] = {}
+        self.form_data: dict[str, Any] = {}  # what the citizen typed, nothing else
+        self.demo_batch = ""  # Application.demo_batch: the run's Params.batch
         self.submitted_by: int | None = None
         self.centre: int | None = None
         self.region: int | None = None
@@ -1534,7 +1534,7 @@ class HistoryPlan:
         if not app.form_data:
             local_day = submitted.astimezone(self.zone).date()
             app.form_data = self._form(standard, person, local_day)
-        app.form_data[DEMO_KEY] = self.params.batch
+        app.demo_batch = self.params.batch
         app.deadline_at = self._deadline(submitted, standard)
         app.state = self.routes[service.workflow].workflow.initial
         index = len(chunk.apps)
@@ -1895,7 +1895,7 @@ class HistoryPlan:
             on = issued.astimezone(self.zone).date()
             standard = follower.standard_on(on)
             properties = (standard.eform or {}).get("properties", {}) if standard else {}
-            known = {k: v for k, v in app.form_data.items() if k in properties and k != "_demo"}
+            known = {k: v for k, v in app.form_data.items() if k in properties}
             for id_field in ID_FIELDS:
                 if id_field in properties:
                     known.setdefault(id_field, app.national_id)
@@ -1937,7 +1937,7 @@ class HistoryPlan:
         app.service, app.standard = service, standard
         app.started_by = source_index
         properties = (standard.eform or {}).get("properties", {}) or {}
-        known = {k: v for k, v in source.form_data.items() if k in properties and k != "_demo"}
+        known = {k: v for k, v in source.form_data.items() if k in properties}
         for id_field in ID_FIELDS:
             if id_field in properties:
                 known.setdefault(id_field, source.national_id)

@@ -10,7 +10,8 @@ onto the audit head with `onestop.audit.chain` as `audit.services.record` would.
 in with `executemany` on SQLite and `COPY` on PostgreSQL, with their primary keys reserved
 first (the audit entries name the events' keys); no query per row.
 
-Demo applications carry `DEMO_KEY` in their form data. `delete_demo` removes them with
+Demo applications carry their run's batch in `Application.demo_batch` (empty for real
+applications; a partial index covers the others). `delete_demo` removes them with
 their events, payments, offers and documents, and never touches another application;
 the audit entries of deleted rows stay, and the deletion gets an entry of its own.
 """
@@ -67,7 +68,6 @@ from onestop.control.models import Violation, ViolationKind
 from onestop.core.text import localize
 from onestop.demo.feedback import FeedbackInfo, PlannedComplaint
 from onestop.demo.generator import (
-    DEMO_KEY,
     SYSTEM,
     Actor,
     CentreInfo,
@@ -101,7 +101,10 @@ class DemoError(Exception):
 
 
 def demo_applications(country: Country) -> models.QuerySet[Application]:
-    return Application.objects.filter(country=country, form_data__has_key=DEMO_KEY)
+    """The demo applications of `country`: a non-empty `demo_batch`, the condition of the
+    partial index `demo_batch_idx` as written there, so that a planner may read the demo
+    rows alone (PostgreSQL does; SQLite, without statistics, takes the country's index)."""
+    return Application.objects.filter(country=country).exclude(demo_batch="")
 
 
 # --- reading the register ------------------------------------------------------------------
@@ -477,7 +480,7 @@ _APPLICATION_FIELDS = (
     "applicant_email", "form_data", "submitted_by_id", "centre_id", "region_id", "agency_id",
     "assigned_to_id", "submitted_at", "deadline_at", "clock_stopped_at", "stopped_seconds",
     "completed_at", "outcome", "refusal_ground", "refusal_reason", "fee_amount", "bundle_id",
-    "started_by_id", "idempotency_key", "request_hash",
+    "started_by_id", "idempotency_key", "request_hash", "demo_batch", "planted_flag",
 )
 _EVENT_FIELDS = ("id", "application_id", "at", "action", "from_state", "to_state", "actor_id",
                  "actor_role", "clock", "comment", "data")
@@ -833,6 +836,7 @@ class ChunkWriter:
                 t(app.clock_stopped_at), app.stopped_seconds, t(app.completed_at), app.outcome,
                 app.refusal_ground, app.refusal_reason, fee(app.fee, 14, 2), None,
                 ids[app.started_by] if app.started_by is not None else None, None, "",
+                app.demo_batch, "",
             )
 
     def _event_rows(self, chunk: Chunk, app_ids: list[int], ids: list[int],
@@ -1013,9 +1017,7 @@ def delete_demo(country: Country) -> int:
     """
     demo = demo_applications(country)
     with transaction.atomic():
-        outside = Application.objects.filter(started_by__in=demo.values("pk")).exclude(
-            form_data__has_key=DEMO_KEY
-        )
+        outside = Application.objects.filter(started_by__in=demo.values("pk"), demo_batch="")
         numbers = list(outside.values_list("number", flat=True)[:5])
         if numbers:
             raise DemoError(
@@ -1309,7 +1311,7 @@ def history_digest(country: Country) -> str:
             app.clock_stopped_at.isoformat() if app.clock_stopped_at else "",
             app.stopped_seconds, app.completed_at.isoformat() if app.completed_at else "",
             app.outcome, app.refusal_ground, app.refusal_reason, str(app.fee_amount),
-            app.started_by.number if app.started_by else "",
+            app.started_by.number if app.started_by else "", app.demo_batch, app.planted_flag,
         ]
         for event in sorted(app.events.all(), key=lambda e: (e.at, e.pk)):
             data = {k: v for k, v in event.data.items() if k != "offer"}

@@ -11,9 +11,10 @@ appointment slots, an intermediary filing for many people, an operator who rubbe
 in seconds, an officer deciding at night, a device that rates one centre 5 in bursts, a
 centre drawing complaints, and an officer who asks for documents outside the standard.
 
-Application events are append-only, so the patterns are new applications (marked as
-demo data, so `onestop demo --replace` deletes them) with their events; tickets,
-ratings, complaints and appointments are inserted or, for the counter times, updated.
+Application events are append-only, so the patterns are new applications with their
+events (their `demo_batch` is the injection's, so `onestop demo --replace` deletes them;
+`planted_flag` names the flag; their form data is empty); tickets, ratings, complaints
+and appointments are inserted or, for the counter times, updated.
 The ground truth (subjects and the ids of the records per flag) is returned and written
 as JSON by the command.
 """
@@ -32,13 +33,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from onestop.accounts.models import User
 from onestop.applications.models import Application, ApplicationEvent
 from onestop.catalogue.models import Country, Service
 from onestop.centres.models import Appointment, Counter, Ticket
-from onestop.demo.generator import DEMO_KEY, Actor, _officer_factor
+from onestop.demo.generator import Actor, _officer_factor
 from onestop.feedback.models import Complaint, Rating
 from onestop.integrity.flags_config import FLAG_CODES
 from onestop.quality.services import AssessmentError, period_bounds
@@ -198,7 +199,7 @@ class _Injector:
                 state=outcome or "submitted", channel=plan.get("channel", "portal"),
                 applicant_id=plan.get("applicant"), applicant_national_id=plan.get(
                     "national_id") or self.national_id(),
-                form_data={DEMO_KEY: self.batch, "anomaly": plan["flag"]},
+                demo_batch=self.batch, planted_flag=plan["flag"],
                 submitted_by_id=plan.get("submitted_by", plan.get("applicant")),
                 region=template.region, agency=template.agency,
                 assigned_to=officer if decision else None, submitted_at=submitted,
@@ -270,7 +271,7 @@ class _Injector:
                 ApplicationEvent.objects.filter(
                     application__service=service, action__in=("approve", "refuse"),
                     actor_role="officer", at__gte=self.start, at__lt=self.end)
-                .exclude(application__form_data__has_key="anomaly")
+                .filter(application__planted_flag="")
                 .values_list("application__submitted_at", "at", "application__deadline_at",
                              "action")
                 .order_by("pk")[:2000])
@@ -623,7 +624,7 @@ def inject(country: Country, period: str, *, seed: int = 1) -> Truth:
 def default_period(country: Country) -> str:
     """The last quarter that ended before the latest demo application was submitted
     (the first quarter of the history if none did)."""
-    last = (Application.objects.filter(country=country).filter(~Q(form_data__has_key="anomaly"))
+    last = (Application.objects.filter(country=country, planted_flag="")
             .order_by("-submitted_at").values_list("submitted_at", flat=True).first())
     if last is None:
         raise AnomalyError(f"{country.code} has no applications: run `onestop demo` first")
