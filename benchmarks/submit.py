@@ -9,7 +9,10 @@ submission wrote (the application, its document, its events, its outbox messages
 its audit entries chained under the chain head's lock, copied from the first submission
 of the API run) straight through the database driver, one INSERT per row and one
 transaction per submission: the ratio says how much of the database's own speed the
-whole stack keeps. Nothing is asserted; the figures go to docs/performance.md.
+whole stack keeps. With each phase it prints how busy the machine's cores were, and for
+the API run the cores the server, PostgreSQL and the clients used (from /proc), so a run
+says whether it was bound by the cores or by waiting. Nothing is asserted; the figures
+go to docs/performance.md.
 
     .venv/bin/python benchmarks/submit.py [--clients 16] [--seconds 20] [--workers 4]
 """
@@ -194,6 +197,53 @@ def template_rows(url: str) -> dict[str, list[dict[str, object]]]:
     return rows
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float] | None:
+    """CPU time (user and system) used so far by the server (gunicorn's master and
+    workers), PostgreSQL's processes and this script's client processes, read from
+    /proc; None where there is no /proc. Ended processes are not counted: take the
+    difference over a phase whose processes live throughout."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    used = {"server": 0.0, "PostgreSQL": 0.0, "clients": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, ppid = int(entry.name), int(fields[1])
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if pid == server_pid or ppid == server_pid:
+            used["server"] += seconds
+        elif name == "postgres":
+            used["PostgreSQL"] += seconds
+        elif ppid == me:
+            used["clients"] += seconds
+    return used
+
+
+def busy_seconds() -> float | None:
+    """CPU time all cores of the machine have spent busy so far (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def print_busy(before: float | None, after: float | None, seconds: float) -> None:
+    if before is not None and after is not None:
+        print(f"the machine's cores busy: {(after - before) / seconds:.2f} of {os.cpu_count()}")
+
+
 def report(name: str, latencies: list[float], seconds: float) -> float:
     rate = len(latencies) / seconds
     ordered = sorted(latencies)
@@ -233,8 +283,10 @@ def main() -> None:
             pool.map(client, [(port, t, warm_until) for t in tokens])
             until = time.perf_counter() + options.seconds
             started = time.perf_counter()
+            cpu_before, busy_before = cpu_seconds(server.pid), busy_seconds()
             results = pool.map(client, [(port, t, until) for t in tokens])
             elapsed = time.perf_counter() - started
+            cpu_after, busy_after = cpu_seconds(server.pid), busy_seconds()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -244,6 +296,11 @@ def main() -> None:
           "same machine")
     api_rate = report("API (POST /api/v1/applications)", [x for r in results for x in r],
                       elapsed)
+    if cpu_before is not None and cpu_after is not None:
+        cores = {k: (cpu_after[k] - cpu_before[k]) / elapsed for k in cpu_after}
+        print("cores used during the API run: " + ", ".join(
+            f"{k} {v:.2f}" for k, v in cores.items()) + f" (of {os.cpu_count()})")
+    print_busy(busy_before, busy_after, elapsed)
     url = env["ONESTOP_DATABASE_URL"]
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "onestop.settings"
@@ -252,12 +309,13 @@ def main() -> None:
     django.setup()
     rows = template_rows(url)
     until = time.perf_counter() + options.seconds
-    started = time.perf_counter()
+    started, busy_before = time.perf_counter(), busy_seconds()
     with multiprocessing.Pool(options.clients) as pool:
         limit_results = pool.map(driver_client, [(url, rows, until)] * options.clients)
-    elapsed = time.perf_counter() - started
+    elapsed, busy_after = time.perf_counter() - started, busy_seconds()
     limit_rate = report("limit (same rows via psycopg)", [x for r in limit_results for x in r],
                         elapsed)
+    print_busy(busy_before, busy_after, elapsed)
     print(f"ratio API / limit: {api_rate / limit_rate:.2f}; target 300 /s with p99 < 250 ms")
 
 
