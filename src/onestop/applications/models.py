@@ -52,22 +52,22 @@ class Application(models.Model):
     result for fast inbox queries and are rewritten whenever the clock moves.
     """
 
-    number = models.CharField(max_length=32, unique=True)
+    number = models.CharField(max_length=32)  # unique: see Meta.constraints
     country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="applications")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="applications")
     standard = models.ForeignKey(
         ServiceStandard, on_delete=models.PROTECT, related_name="applications"
     )
     workflow = models.CharField(max_length=64)
-    state = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=64)  # indexed with the agency: inbox_idx
     channel = models.CharField(max_length=16, choices=Channel.choices)
 
     # who applies: a citizen's account when there is one, and always the national ID
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="applications",
+        related_name="applications", db_index=False,  # cabinet_idx leads with it
     )
-    applicant_national_id = models.CharField(max_length=32, db_index=True)
+    applicant_national_id = models.CharField(max_length=32)  # applicant_nid_idx
     applicant_name = models.CharField(max_length=200, blank=True, default="")
     applicant_phone = models.CharField(max_length=32, blank=True, default="")
     applicant_email = models.EmailField(blank=True, default="")
@@ -77,12 +77,14 @@ class Application(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="submitted_applications",
+        db_index=False,  # submission_idempotency leads with it
     )
     centre = models.ForeignKey(
         Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="applications"
     )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="applications")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="applications",
+                               db_index=False)  # inbox_idx leads with it
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="assigned_applications",
@@ -127,15 +129,21 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
+        # The busiest table: every index is written by every submission, so none is
+        # covered by another, and none is the pattern-matching twin PostgreSQL gets for
+        # a `unique` or `db_index` text field (no query matches numbers, states or IDs
+        # by prefix).
         indexes = [
             models.Index(fields=["agency", "state", "deadline_at"], name="inbox_idx"),
             models.Index(fields=["applicant", "submitted_at"], name="cabinet_idx"),
+            models.Index(fields=["applicant_national_id"], name="applicant_nid_idx"),
             # only demo rows: `onestop demo --replace` and --skip-existing find them
             # without scanning the real ones
             models.Index(fields=["demo_batch"], name="demo_batch_idx",
                          condition=~Q(demo_batch="")),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="application_number_unique"),
             models.UniqueConstraint(
                 fields=["submitted_by", "idempotency_key"], name="submission_idempotency"
             ),
