@@ -69,8 +69,9 @@ def watched() -> list[tuple[str, str]]:
     return [(w.domain, w.model._meta.db_table) for w in _watches]
 
 
-# The revisions read in this request, every domain's (empty until the first read; None
-# outside a request and after the request wrote anything).
+# In a request: the revisions of every domain, once read (`_UNREAD` before the first
+# read; None outside a request and after the request wrote anything).
+_UNREAD: dict[str, str] = {}
 _read: ContextVar[dict[str, str] | None] = ContextVar("onestop_revisions", default=None)
 
 
@@ -78,16 +79,18 @@ def current(domain: str, using: str = DEFAULT_DB_ALIAS) -> str | None:
     """The domain's revision now (None until its tables were first written)."""
     seen = _read.get() if using == DEFAULT_DB_ALIAS else None
     if seen is None:
-        with connections[using].cursor() as cursor:
-            cursor.execute("SELECT value FROM core_revision WHERE domain = %s", [domain])
-            row = cursor.fetchone()
-        return None if row is None else str(row[0])
-    if not seen:
-        with connections[using].cursor() as cursor:
-            cursor.execute("SELECT domain, value FROM core_revision")
-            seen.update((str(d), str(v)) for d, v in cursor.fetchall())
-        seen[""] = ""  # read, even if no domain has a revision yet
+        return _read_all(using).get(domain)
+    if seen is _UNREAD:
+        seen = _read_all(using)
+        _read.set(seen)
     return seen.get(domain)
+
+
+def _read_all(using: str) -> dict[str, str]:
+    """Every domain's revision: a row per domain, a handful in all."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT domain, value FROM core_revision")
+        return {str(d): str(v) for d, v in cursor.fetchall()}
 
 
 class ReadOnce:
@@ -98,7 +101,7 @@ class ReadOnce:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = _read.set({})
+        started = _read.set(_UNREAD)
         try:
             with connections[DEFAULT_DB_ALIAS].execute_wrapper(_forget_on_write):
                 return self.get_response(request)

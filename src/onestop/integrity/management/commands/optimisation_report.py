@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from django.utils import translation
 
+from onestop.core.management.options import as_of_option, country_option
 from onestop.integrity import bottleneck_services as services
 from onestop.integrity import optimisation
-from onestop.integrity.management.commands.bottlenecks import as_of_option, country_option
 from onestop.integrity.optimisation_pdf import render_pdf
 from onestop.integrity.optimisation_text import change_text
 
