@@ -127,11 +127,13 @@ def record(
 
 def record_many(entries: Iterable[NewEntry], *, batch_size: int = 2000) -> Head:
     """Append many entries under one lock, in one transaction (a use case's entries,
-    generators, imports); returns the new head. All entries are validated and
-    serialised before the lock is taken.
+    generators, imports); returns the new head. All entries are validated before the
+    lock is taken.
 
     On PostgreSQL one statement per batch locks the head, inserts the entries and moves
-    the head, so the lock is held for the statements and the commit."""
+    the head, so the lock is held for the statements and the commit; a batch is
+    serialised just before its statement (under the lock for the batches after the
+    first)."""
     checked = [_checked(entry) for entry in entries]
     db = router.db_for_write(AuditEntry)
     if not checked:
