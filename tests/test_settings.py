@@ -47,3 +47,24 @@ def test_bad_boolean_and_bad_url_are_explained(tmp_path: Path) -> None:
     bad_url = _settings(tmp_path, ONESTOP_DEBUG="1", ONESTOP_DATABASE_URL="nosuch://x")
     assert bad_url.returncode != 0
     assert "ONESTOP_DATABASE_URL" in bad_url.stderr
+
+
+def _database_options(tmp_path: Path, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")}
+    clean.update({"ONESTOP_DATA_DIR": str(tmp_path), "ONESTOP_DEBUG": "1", **env})
+    code = "import onestop.settings as s; print(sorted(s.DATABASES['default']['OPTIONS'].items()))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgres_binds_on_the_server_and_prepares_repeated_statements(tmp_path: Path) -> None:
+    url = "postgresql://u@db.example:5432/reg?sslmode=require"
+    assert _database_options(tmp_path, ONESTOP_DATABASE_URL=url) == (
+        "[('prepare_threshold', 5), ('server_side_binding', True), ('sslmode', 'require')]"
+    )
+    assert _database_options(
+        tmp_path, ONESTOP_DATABASE_URL=url, ONESTOP_DATABASE_PREPARED_STATEMENTS="off"
+    ) == "[('prepare_threshold', None), ('server_side_binding', True), ('sslmode', 'require')]"

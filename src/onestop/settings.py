@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -143,6 +144,16 @@ def _database() -> dict[str, object]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
+        }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters travel apart from the statement (psycopg quotes nothing in Python),
+        # and a statement a connection has run a few times is prepared once and then only
+        # executed: PostgreSQL skips parsing and planning it again. A transaction-mode
+        # pooler older than PgBouncer 1.21 cannot keep prepared statements: turn them off.
+        config["OPTIONS"] = {
+            **cast("dict[str, object]", config.get("OPTIONS") or {}),
+            "server_side_binding": True,
+            "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
         }
     return config
 
