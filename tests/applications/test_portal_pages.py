@@ -156,7 +156,7 @@ def test_problems_found_on_submission_show_next_to_their_fields(
     response = me.post(f"/apply/{BIRTH}/", application_form(me, **{"eform-copies": "3"}))
     assert response.status_code == 422
     page = response.content.decode()
-    assert re.search(r'id="id_eform-copies_error"><li>3 is not a multiple of 2', page)
+    assert re.search(r'id="id_eform-copies_error"><li>must be a multiple of 2', page)
     assert 'value="3"' in page
     assert Application.objects.count() == 0
 

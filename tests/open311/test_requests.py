@@ -269,7 +269,7 @@ def test_a_complaint_names_only_one_s_own_application(
     ({"attribute[eye_colour]": "brown"}, 400,
      "attribute[eye_colour]: is not an attribute of this service"),
     ({"attribute[child_sex]": "other"}, 400,
-     "attribute[child_sex]: 'other' is not one of ['male', 'female']"),
+     "attribute[child_sex]: must be one of: male, female"),
     ({"email": "not-an-email"}, 400, "email: not an email address"),
     ({"jurisdiction_id": "qq"}, 404, "jurisdiction_id: no jurisdiction qq here"),
 ])
@@ -362,3 +362,15 @@ def test_the_list_reads_a_fixed_number_of_queries(
 def test_machine_clients_need_no_csrf_token(birth: Service, api_key: str) -> None:
     strict = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
     assert strict.post("/open311/v2/requests.json", birth_request(api_key)).status_code == 201
+
+
+def test_a_broken_constraint_is_explained_in_the_language_asked_for(
+    birth: Service, api_key: str
+) -> None:
+    russian = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="ru")
+    answer = russian.post("/open311/v2/requests.json",
+                          birth_request(api_key, **{"attribute[child_sex]": "other"}))
+    assert answer.status_code == 400
+    expected = "attribute[child_sex]: должно быть одним из: male, female"
+    assert {"code": 400, "description": expected} in answer.json()
+    assert not Application.objects.exists()

@@ -40,6 +40,7 @@ from onestop.applications.models import (
     ProactiveOffer,
 )
 from onestop.applications.routing import route
+from onestop.applications.schema_messages import constraint_message
 from onestop.applications.workflow import (
     ClockEffect,
     MissingInput,
@@ -196,8 +197,7 @@ def _form_problems(schema: dict[str, Any], form: Any) -> dict[str, list[str]]:
                     _("is not a field of this service's form")
                 )
             continue
-        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
-        problems.setdefault(".".join(["form", *path]), []).append(message)
+        problems.setdefault(".".join(["form", *path]), []).append(constraint_message(error))
     return problems
 
 
