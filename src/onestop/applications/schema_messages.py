@@ -10,6 +10,7 @@ one.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -43,8 +44,17 @@ def _format_message(name: Any) -> str:
     return messages.get(name, _("is not in the expected format"))
 
 
-def _listed(values: Any) -> str:
-    return ", ".join(str(v) for v in values) if isinstance(values, list) else str(values)
+def _shown(value: Any) -> str:
+    """A value of the schema as JSON writes it (true, null), a text as it is."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _listed(values: Any, most: int = 10) -> str:
+    """The choices of an enum, the first `most` of a long one."""
+    if not isinstance(values, list):
+        return _shown(values)
+    shown = ", ".join(_shown(v) for v in values[:most])
+    return shown + ", …" if len(values) > most else shown
 
 
 def constraint_message(error: ValidationError) -> str:
@@ -58,7 +68,7 @@ def constraint_message(error: ValidationError) -> str:
     if keyword == "enum":
         return _("must be one of: %(choices)s") % {"choices": _listed(limit)}
     if keyword == "const":
-        return _("must be %(value)s") % {"value": limit}
+        return _("must be %(value)s") % {"value": _shown(limit)}
     if keyword == "pattern":
         return _("is not in the expected format")
     if keyword in ("minLength", "maxLength") and isinstance(limit, int):
