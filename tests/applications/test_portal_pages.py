@@ -159,6 +159,9 @@ def test_problems_found_on_submission_show_next_to_their_fields(
     assert re.search(r'id="id_eform-copies_error"><li>must be a multiple of 2', page)
     assert 'value="3"' in page
     assert Application.objects.count() == 0
+    in_russian = me.post(f"/apply/{BIRTH}/", application_form(me, **{"eform-copies": "3"}),
+                         HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert re.search(r'id="id_eform-copies_error"><li>должно быть кратно 2', in_russian)
 
 
 def test_a_citizen_without_a_national_id_is_told_why(
