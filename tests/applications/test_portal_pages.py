@@ -46,9 +46,12 @@ FORM = {"child_name": "Aruzhan", "child_birth_date": "2026-11-20", "relation": "
 
 
 @pytest.fixture
-def birth(birth: Service) -> Service:
+def birth(birth: Service, db: None) -> Service:
     """The birth registration, whichever version is in force, with an e-form of several
-    kinds of field, an upload and a fee."""
+    kinds of field, an upload and a fee. (It names `db` itself: pytest-django decides
+    which tests need the database from the fixtures a test asks for, and the fixtures an
+    overridden fixture asks for are not counted, so a test of this file run alone would
+    find no test database.)"""
     birth.versions.update(eform=EFORM, documents=DOCUMENTS, fee_amount=Decimal("1725"))
     return birth
 
