@@ -1,11 +1,11 @@
 """What is wrong with an e-form field, in the reader's language.
 
 A service's e-form is a JSON Schema, and jsonschema explains a broken constraint in
-English and with the value it was given ("'12' does not match '^[0-9]{12}$'"). The API,
-Open311 and GovStack channels answer in the language of the request, and a value may be
-personal data: each constraint gets a message of its own, translated, naming the limit
-the schema sets and never the value. A keyword onestop has no message for gets a general
-one.
+English and with the value it was given ("'12' does not match '^[0-9]{12}$'"). The
+portal answers in the page's language, Open311 and GovStack in the language asked (the
+JSON API in English), and a value may be personal data: each constraint gets a message of
+its own, translated, naming the limit the schema sets and never the value. A keyword
+onestop has no message for gets a general one.
 """
 
 from __future__ import annotations
