@@ -11,6 +11,7 @@ onestop has no message for gets a general one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -57,6 +58,19 @@ def _listed(values: Any, most: int = 10) -> str:
     return shown + ", …" if len(values) > most else shown
 
 
+# Limits that count characters or values: the message agrees with the number.
+_COUNTED: dict[str, Callable[[int], str]] = {
+    "minLength": lambda n: ngettext("must have at least %(limit)d character",
+                                    "must have at least %(limit)d characters", n),
+    "maxLength": lambda n: ngettext("must have at most %(limit)d character",
+                                    "must have at most %(limit)d characters", n),
+    "minItems": lambda n: ngettext("must have at least %(limit)d value",
+                                   "must have at least %(limit)d values", n),
+    "maxItems": lambda n: ngettext("must have at most %(limit)d value",
+                                   "must have at most %(limit)d values", n),
+}
+
+
 def constraint_message(error: ValidationError) -> str:
     """The message for one broken constraint of an e-form (not `required` or
     `additionalProperties`: those name fields, and the caller words them)."""
@@ -69,35 +83,17 @@ def constraint_message(error: ValidationError) -> str:
         return _("must be one of: %(choices)s") % {"choices": _listed(limit)}
     if keyword == "const":
         return _("must be %(value)s") % {"value": _shown(limit)}
-    if keyword == "pattern":
-        return _("is not in the expected format")
-    if keyword in ("minLength", "maxLength") and isinstance(limit, int):
-        template = (
-            ngettext("must have at least %(limit)d character",
-                     "must have at least %(limit)d characters", limit)
-            if keyword == "minLength"
-            else ngettext("must have at most %(limit)d character",
-                          "must have at most %(limit)d characters", limit)
-        )
-        return template % {"limit": limit}
-    if keyword in ("minItems", "maxItems") and isinstance(limit, int):
-        template = (
-            ngettext("must have at least %(limit)d value",
-                     "must have at least %(limit)d values", limit)
-            if keyword == "minItems"
-            else ngettext("must have at most %(limit)d value",
-                          "must have at most %(limit)d values", limit)
-        )
-        return template % {"limit": limit}
-    bounds = {
+    if isinstance(limit, int) and (counted := _COUNTED.get(str(keyword))) is not None:
+        return counted(limit) % {"limit": limit}
+    fixed = {
+        "pattern": _("is not in the expected format"),
+        "uniqueItems": _("must not repeat a value"),
         "minimum": _("must be at least %(limit)s"),
         "maximum": _("must be at most %(limit)s"),
         "exclusiveMinimum": _("must be greater than %(limit)s"),
         "exclusiveMaximum": _("must be less than %(limit)s"),
         "multipleOf": _("must be a multiple of %(limit)s"),
     }
-    if keyword in bounds:
-        return bounds[str(keyword)] % {"limit": limit}
-    if keyword == "uniqueItems":
-        return _("must not repeat a value")
+    if keyword in fixed:
+        return fixed[str(keyword)] % {"limit": limit}
     return _("is not valid for this field")
