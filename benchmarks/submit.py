@@ -96,16 +96,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def client(args: tuple[int, str, float]) -> list[float]:
-    port, token, until = args
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    scan = base64.b64encode(b"%PDF-1.4 " + b"0" * 2000).decode()  # a 2 KB scan
-    body = json.dumps({
+def submission_body() -> str:
+    """One submission's JSON: the e-form and a 2 KB scan."""
+    scan = base64.b64encode(b"%PDF-1.4 " + b"0" * 2000).decode()
+    return json.dumps({
         "service": SERVICE, "country": "kz",
         "form": {"iin": "900101300011", "purpose": "employment", "format": "electronic"},
         "documents": [{"code": "id_document", "filename": "id.pdf",
                        "content_type": "application/pdf", "content_base64": scan}],
     })
+
+
+def client(args: tuple[int, str, float]) -> list[float]:
+    port, token, until = args
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = submission_body()
     latencies = []
     while time.perf_counter() < until:
         started = time.perf_counter()
