@@ -98,8 +98,14 @@ def measure(token: str, submissions: int) -> dict[str, float]:
 
     for _ in range(30):
         submit()
-    statements = []
-    with connection.execute_wrapper(lambda execute, *args: statements.append(1) or execute(*args)):
+    statements = 0
+
+    def count(execute: Any, *args: Any) -> Any:
+        nonlocal statements
+        statements += 1
+        return execute(*args)
+
+    with connection.execute_wrapper(count):
         submit()
     postgres, cpu, wall = postgres_seconds(), time.process_time(), time.perf_counter()
     for _ in range(submissions):
@@ -108,7 +114,7 @@ def measure(token: str, submissions: int) -> dict[str, float]:
         "server_ms": (time.process_time() - cpu) / submissions * 1000,
         "postgres_ms": (postgres_seconds() - postgres) / submissions * 1000,
         "wall_ms": (time.perf_counter() - wall) / submissions * 1000,
-        "statements": len(statements),
+        "statements": statements,
     }
 
 
@@ -141,7 +147,12 @@ def main() -> None:
         if not (options.against / "src" / "onestop").is_dir():
             sys.exit(f"{options.against}: not a checkout of onestop (no src/onestop)")
         trees[str(options.against)] = options.against.resolve()
-    env, tokens = _submit_module().prepare(options.database, 1)
+    import psycopg
+
+    try:
+        env, tokens = _submit_module().prepare(options.database, 1)
+    except psycopg.OperationalError as exc:
+        sys.exit(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
     results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for number in range(options.rounds):
         for name, tree in trees.items():
