@@ -6,8 +6,9 @@ than most changes move it. This script measures what a change does to one submis
 instead. It drives `POST /api/v1/applications` through onestop's WSGI application in a
 process of its own (the whole middleware and API stack, no HTTP server), one
 submission after another against a fresh PostgreSQL database prepared as `submit.py`
-prepares it, and prints per submission the process's own CPU time, PostgreSQL's
-processes' CPU time (from /proc), the wall time and the statements sent.
+prepares it, and prints per submission the process's own CPU time, the CPU time of every
+PostgreSQL process of the machine (from /proc: run it while nothing else uses the
+database server), the wall time and the statements sent.
 
 With `--against DIR`, another checkout of onestop (say a `git worktree` of the commit
 before a change), it alternates rounds of this tree and that one, each round in a new
@@ -120,8 +121,10 @@ def measure(token: str, submissions: int) -> dict[str, float]:
 
 def run_round(tree: Path, env: dict[str, str], token: str, submissions: int) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", token, "--submissions", str(submissions)],
-        env={**env, "PYTHONPATH": str(tree / "src"), "DJANGO_SETTINGS_MODULE": "onestop.settings"},
+        [sys.executable, __file__, "--child", "--submissions", str(submissions)],
+        # the token by the environment, not the command line that `ps` shows
+        env={**env, "PYTHONPATH": str(tree / "src"), "DJANGO_SETTINGS_MODULE": "onestop.settings",
+             "ONESTOP_BENCHMARK_TOKEN": token},
         capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
@@ -135,10 +138,10 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=300, help="per round")
     parser.add_argument("--against", type=Path, help="another checkout of onestop")
     parser.add_argument("--database", default="onestop_bench_cpu")
-    parser.add_argument("--child", metavar="TOKEN", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        print(json.dumps(measure(options.child, options.submissions)))
+        print(json.dumps(measure(os.environ["ONESTOP_BENCHMARK_TOKEN"], options.submissions)))
         return
     if options.rounds < 1 or options.submissions < 1:
         sys.exit("--rounds and --submissions must be at least 1")
