@@ -85,15 +85,17 @@ def constraint_message(error: ValidationError) -> str:
         return _("must be %(value)s") % {"value": _shown(limit)}
     if isinstance(limit, int) and (counted := _COUNTED.get(str(keyword))) is not None:
         return counted(limit) % {"limit": limit}
-    fixed = {
-        "pattern": _("is not in the expected format"),
-        "uniqueItems": _("must not repeat a value"),
+    if keyword == "pattern":
+        return _("is not in the expected format")
+    if keyword == "uniqueItems":
+        return _("must not repeat a value")
+    bounds = {
         "minimum": _("must be at least %(limit)s"),
         "maximum": _("must be at most %(limit)s"),
         "exclusiveMinimum": _("must be greater than %(limit)s"),
         "exclusiveMaximum": _("must be less than %(limit)s"),
         "multipleOf": _("must be a multiple of %(limit)s"),
     }
-    if keyword in fixed:
-        return fixed[str(keyword)] % {"limit": limit}
+    if keyword in bounds:
+        return bounds[str(keyword)] % {"limit": limit}
     return _("is not valid for this field")
