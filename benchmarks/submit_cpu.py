@@ -53,21 +53,6 @@ def _submit_module() -> Any:
     return module
 
 
-def postgres_seconds() -> float:
-    """CPU seconds PostgreSQL's processes have used so far (0 where there is no /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")] == "postgres":
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
 def measure(token: str, submissions: int) -> dict[str, float]:
     """In this process: the cost of `submissions` submissions after a warm-up."""
     import django
@@ -77,7 +62,13 @@ def measure(token: str, submissions: int) -> dict[str, float]:
 
     from onestop.wsgi import application
 
-    body = _submit_module().submission_body().encode()
+    bench = _submit_module()
+    body = bench.submission_body().encode()
+
+    def postgres_seconds() -> float:
+        """CPU seconds PostgreSQL's processes have used so far (0 without /proc)."""
+        used = bench.cpu_seconds(os.getpid())
+        return float(used["PostgreSQL"]) if used is not None else 0.0
 
     def submit() -> None:
         environ = {
