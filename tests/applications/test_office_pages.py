@@ -164,6 +164,36 @@ def test_inbox_lists_the_least_time_left_first(
         response.content.decode()
 
 
+def test_a_stopped_clock_is_placed_by_the_time_it_has_left_not_its_old_deadline(
+    birth: Service, citizen: User, officer: User, now: FrozenTime,
+    api_client: Callable[[User], Client],
+) -> None:
+    now.at = MONDAY - timedelta(days=7)  # Mon 10 Nov 10:00: due Wed 12 Nov 18:00
+    waiting = submit(birth, citizen)
+    late = submit(birth, citizen)
+    services.act(application=waiting, user=officer, action="accept")
+    now.at = MONDAY - timedelta(days=6)  # Tue 10:00, 1 working day 8 hours left: it stops
+    services.act(application=waiting, user=officer, action="request_documents",
+                 comment="Bring a clearer scan", requested_documents=["id_card"])
+    now.at = MONDAY
+    fresh = submit(birth, citizen)  # due Wed 19 Nov 18:00
+    now.at = MONDAY + timedelta(hours=3)
+
+    response = signed_in(officer).get("/office/")
+
+    # the stopped one's deadline of Wed 12 Nov is long past, but it has 1 working day 8
+    # hours left: after the overdue one, before the one with 2 working days 5 hours
+    assert numbers_listed(response) == [late.number, waiting.number, fresh.number]
+    page = text(response)
+    assert (f"{waiting.number} {BIRTH} Registration of a child's birth Awaiting the "
+            "applicant 2025-11-10 10:00 2025-11-12 18:00 (provisional: it moves on while "
+            "the clock is stopped) Clock stopped (waiting for the applicant), 1 working day "
+            "8 hours left") in page
+    api = [item["number"] for item in
+           api_client(officer).get("/api/v1/inbox").json()["items"]]
+    assert api == [late.number, waiting.number, fresh.number]
+
+
 def test_staff_read_minutes_next_to_hours_where_the_citizen_reads_hours(
     birth: Service, citizen: User,
 ) -> None:
