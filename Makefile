@@ -26,6 +26,9 @@ var/secret_key:
 run: install var/secret_key
 	$(BIN)/onestop migrate --no-input
 	$(BIN)/onestop load-pack $(PACK)
+	@# the demo accounts first, so the history features them (kz-citizen's cabinet and
+	@# kz-officer's inbox are full); they are printed again just before the server starts
+	@$(BIN)/onestop demo-accounts --country $(PACK) > /dev/null
 	$(BIN)/onestop demo --country $(PACK) --skip-existing
 	@$(MAKE) --no-print-directory var/.assessed-$(PACK)
 	$(BIN)/onestop collectstatic --no-input --verbosity 0
