@@ -121,6 +121,9 @@ def test_serve_answers_pages_api_and_static_files(server: str) -> None:
     status, body = get("/services/01010001/")
     assert status == 200
     assert b"01010001" in body
+    assert b'<link rel="icon" href="/static/onestop/icon.svg" type="image/svg+xml">' in body
     status, body = get("/static/onestop/site.css")
     assert status == 200
     assert b".skip" in body
+    status, body = get("/static/onestop/icon.svg")
+    assert (status, body[:4]) == (200, b"<svg")

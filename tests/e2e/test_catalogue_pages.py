@@ -119,6 +119,21 @@ def test_home_page_lists_life_situations_and_the_search_form(page: Any) -> None:
     expect(page.get_by_role("main")).to_contain_text("2 services of 3 agencies")
 
 
+def test_a_page_loads_nothing_that_fails_and_names_its_icon(open_page: Any) -> None:
+    failed: list[str] = []
+    page = open_page()
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert failed == []
+    # the tab's icon, so that browsers do not ask for a /favicon.ico that is not there
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    answer = page.request.get(icon)
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_service_page_shows_the_standard(open_page: Any) -> None:
     page = open_page(f"/services/{BIRTH}/")
     # The version form, used as a user would, picks the 2024 standard.
