@@ -164,7 +164,7 @@ def test_inbox_lists_the_least_time_left_first(
         response.content.decode()
 
 
-def test_a_stopped_clock_is_placed_by_the_time_it_has_left_not_its_old_deadline(
+def test_applications_waiting_on_the_applicant_come_after_those_the_office_must_act_on(
     birth: Service, citizen: User, officer: User, now: FrozenTime,
     api_client: Callable[[User], Client],
 ) -> None:
@@ -175,23 +175,33 @@ def test_a_stopped_clock_is_placed_by_the_time_it_has_left_not_its_old_deadline(
     now.at = MONDAY - timedelta(days=6)  # Tue 10:00, 1 working day 8 hours left: it stops
     services.act(application=waiting, user=officer, action="request_documents",
                  comment="Bring a clearer scan", requested_documents=["id_card"])
+    now.at = MONDAY - timedelta(days=6, hours=-6)  # Tue 16:00: due Thu 13 Nov 18:00
+    waiting_less = submit(birth, citizen)
+    now.at = MONDAY - timedelta(days=4, hours=-6)  # Thu 16:00: 2 hours left, it stops
+    services.act(application=waiting_less, user=officer, action="accept")
+    services.act(application=waiting_less, user=officer, action="request_documents",
+                 comment="Bring a clearer scan", requested_documents=["id_card"])
     now.at = MONDAY
     fresh = submit(birth, citizen)  # due Wed 19 Nov 18:00
     now.at = MONDAY + timedelta(hours=3)
 
     response = signed_in(officer).get("/office/")
 
-    # the stopped one's deadline of Wed 12 Nov is long past, but it has 1 working day 8
-    # hours left: after the overdue one, before the one with 2 working days 5 hours
-    assert numbers_listed(response) == [late.number, waiting.number, fresh.number]
+    # the stopped ones' deadlines of last week are long past, but nothing is for the office
+    # to do until the applicant answers: they come last, the one with less time left first
+    expected = [late.number, fresh.number, waiting_less.number, waiting.number]
+    assert numbers_listed(response) == expected
     page = text(response)
+    assert "4 open applications, the least time left first, those waiting on the " \
+           "applicant last." in page
     assert (f"{waiting.number} {BIRTH} Registration of a child's birth Awaiting the "
             "applicant 2025-11-10 10:00 2025-11-12 18:00 (provisional: it moves on while "
             "the clock is stopped) Clock stopped (waiting for the applicant), 1 working day "
             "8 hours left") in page
+    assert "Clock stopped (waiting for the applicant), 2 hours left" in page
     api = [item["number"] for item in
            api_client(officer).get("/api/v1/inbox").json()["items"]]
-    assert api == [late.number, waiting.number, fresh.number]
+    assert api == expected
 
 
 def test_staff_read_minutes_next_to_hours_where_the_citizen_reads_hours(

@@ -381,7 +381,8 @@ class InboxQuery(Schema):
 
 @router.get("/inbox", auth=bearer,
             response={200: ApplicationListOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
-            summary="The back office inbox, least time left first")
+            summary="The back office inbox, least time left first, those waiting on the "
+                    "applicant last")
 def get_inbox(request: HttpRequest, query: Query[InboxQuery]) -> dict[str, Any]:
     user = auth_user(request)
     if user.role not in AGENCY_ROLES:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, DateTimeField, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,13 +92,11 @@ def inbox(
     mine: bool = False,
     now: dt.datetime | None = None,
 ) -> QuerySet[Application]:
-    """The open applications of the user's agency, the least time left first.
-
-    An application whose clock stands (waiting on the applicant) keeps the time it had
-    left when it stopped; its `deadline_at` is provisional and lies ever further behind.
-    It is placed by that deadline moved on by the time the clock has stood so far, the
-    deadline it would have were the clock to run again now (moved on in calendar time, not
-    working time: an approximation good enough to place it among the others)."""
+    """The open applications of the user's agency, the least time left first, and those
+    whose clock stands (waiting on the applicant, nothing for the office to do until they
+    answer) after them. Their `deadline_at` is provisional, ever further behind while the
+    clock stands: among themselves they go by the time that was left when the clock
+    stopped (in calendar time, an approximation of the working time)."""
     now = now or timezone.now()
     applications = visible(user).filter(outcome="")
     if service:
@@ -102,14 +111,12 @@ def inbox(
         )
     if mine:
         applications = applications.filter(assigned_to=user)
-    due = Case(
-        When(clock_stopped_at__isnull=False,
-             then=F("deadline_at") + (Value(now, output_field=DateTimeField())
-                                      - F("clock_stopped_at"))),
-        default=F("deadline_at"),
-        output_field=DateTimeField(),
-    )
-    return with_clock_events(applications.order_by(due, "pk"))
+    waiting = Case(When(clock_stopped_at__isnull=False, then=Value(1)), default=Value(0),
+                   output_field=IntegerField())
+    left_when_stopped = ExpressionWrapper(F("deadline_at") - F("clock_stopped_at"),
+                                          output_field=DurationField())
+    return with_clock_events(
+        applications.order_by(waiting, left_when_stopped, "deadline_at", "pk"))
 
 
 def document(application: Application, document_id: int) -> ApplicationDocument:
