@@ -119,6 +119,17 @@ def test_home_page_lists_life_situations_and_the_search_form(page: Any) -> None:
     expect(page.get_by_role("main")).to_contain_text("2 services of 3 agencies")
 
 
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900},
+                                      {"width": 390, "height": 844}], ids=["desktop", "phone"])
+def test_the_search_box_is_one_line_high(open_page: Any, viewport: dict[str, int]) -> None:
+    page = open_page("/", viewport=viewport)
+    box = page.get_by_label("Search services").bounding_box()
+    button = page.get_by_role("button", name="Search").bounding_box()
+    # a text box as high as the button beside it, not stretched down the page
+    assert box["height"] < 2 * button["height"], (box, button)
+    assert box["width"] > viewport["width"] / 2
+
+
 def test_a_page_loads_nothing_that_fails_and_names_its_icon(open_page: Any) -> None:
     failed: list[str] = []
     page = open_page()
