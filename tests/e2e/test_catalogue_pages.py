@@ -52,6 +52,9 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
     "sign-in": ("/accounts/login/", "h1", {
         "en": "Sign in", "ru": "Войти", "kk": "Кіру", "uz": "Kirish",
     }),
+    "not-found": ("/no/such/page/", "h1", {
+        "en": "Not found", "ru": "Не найдено", "kk": "Табылмады", "uz": "Topilmadi",
+    }),
 }
 
 
