@@ -127,6 +127,23 @@ def test_the_form_shows_fields_uploads_deadline_and_fee(birth: Service, me: Clie
     assert 'enctype="multipart/form-data"' in page
 
 
+def test_a_new_form_starts_with_the_applicants_own_national_id(
+    birth: Service, me: Client, citizen: User
+) -> None:
+    eform = {**EFORM, "properties": {**EFORM["properties"],
+                                     "iin": {"type": "string", "title": "Applicant's IIN"}}}
+    birth.versions.update(eform=eform)
+
+    page = me.get(f"/apply/{BIRTH}/").content.decode()
+    assert re.search(r'<input type="text" name="eform-iin" value="900101300011"', page)
+
+    # a resumed draft shows what was saved, whatever it was
+    saved = me.post(f"/apply/{BIRTH}/", {**application_form(me, intent="save"),
+                                         "eform-iin": ""}, follow=True).content.decode()
+    assert 'name="eform-iin" value="900101300011"' not in saved
+    assert Draft.objects.get().form_data == FORM
+
+
 def test_the_form_in_russian(birth: Service, me: Client) -> None:
     page = me.get(f"/apply/{BIRTH}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Имя ребенка" in page

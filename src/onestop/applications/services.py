@@ -1038,15 +1038,25 @@ def _submit_bundle(
     return bundle, submissions
 
 
+APPLICANT_ID_FIELDS = ("iin", "pinfl", "national_id")
+"""E-form fields that hold the applicant's own national ID, filled in for them where the
+state knows it (once-only principle): the portal's new form, a proactive offer."""
+
+
+def applicant_id_fields(standard: ServiceStandard | None, national_id: str) -> dict[str, str]:
+    """The e-form fields of `standard` that hold the applicant's own national ID, filled
+    with `national_id` (none without one)."""
+    properties = (standard.eform or {}).get("properties", {}) if standard else {}
+    return {name: national_id for name in APPLICANT_ID_FIELDS
+            if national_id and name in properties}
+
+
 def _prefill(standard: ServiceStandard | None, source: Application) -> dict[str, Any]:
     """What the state already knows for the new service's form: the fields the issued
     application shares with it, and the applicant's national ID (once-only principle)."""
     properties = (standard.eform or {}).get("properties", {}) if standard else {}
     known = {name: value for name, value in source.form_data.items() if name in properties}
-    for id_field in ("iin", "pinfl", "national_id"):
-        if id_field in properties:  # the applicant's own number, as the state knows it
-            known[id_field] = source.applicant_national_id
-    return known
+    return {**known, **applicant_id_fields(standard, source.applicant_national_id)}
 
 
 def _offer_proactive(source: Application, now: dt.datetime) -> None:

@@ -136,7 +136,10 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             form.add_error(None, _("This form is out of date: check it and submit again."))
         status = 422
     else:
-        form = ApplicationForm(initial=draft.form_data if draft else None, **options)
+        # a new form starts with what the state knows: the applicant's own national ID
+        initial = (draft.form_data if draft
+                   else services.applicant_id_fields(standard, user.national_id))
+        form = ApplicationForm(initial=initial, **options)
         status = 200 if request.method == "GET" else 422
     return render(request, "applications/portal/apply.html", {
         "service": service, "standard": standard, "form": form, "draft": draft,
