@@ -142,7 +142,10 @@ def clients(args: tuple[int, list[str], float]) -> list[float]:
     for slot in range(len(tokens)):
         start(slot)
     while selector.get_map():
-        for key, _events in selector.select(timeout=30):
+        ready = selector.select(timeout=30)
+        if not ready:
+            raise RuntimeError("the server sent nothing for 30 s")
+        for key, _events in ready:
             sock, state = key.fileobj, key.data
             assert isinstance(sock, socket.socket)
             if state[2] is not None:  # still sending
