@@ -35,6 +35,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import platform
 import secrets
 import selectors
 import socket
@@ -353,7 +354,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; {options.clients} clients in "
           f"{options.client_processes} processes, "
           f"{options.workers} gunicorn workers, {options.seconds:.0f} s, PostgreSQL on the "
-          "same machine")
+          f"same machine; Python {platform.python_version()} "
+          f"({os.path.realpath(sys.executable)})")
     api_rate = report("API (POST /api/v1/applications)", [x for r in results for x in r],
                       elapsed)
     if cpu_before is not None and cpu_after is not None:

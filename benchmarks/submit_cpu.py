@@ -33,6 +33,7 @@ import importlib.util
 import io
 import json
 import os
+import platform
 import secrets
 import statistics
 import subprocess
@@ -155,7 +156,8 @@ def main() -> None:
             print(f"round {number + 1} {name:<20} server {result['server_ms']:.2f} ms, "
                   f"PostgreSQL {result['postgres_ms']:.2f} ms, wall {result['wall_ms']:.2f} ms, "
                   f"{result['statements']} statements besides BEGIN and COMMIT", flush=True)
-    print(f"per submission, median of {options.rounds} rounds of {options.submissions}:")
+    print(f"per submission, median of {options.rounds} rounds of {options.submissions}, "
+          f"Python {platform.python_version()} ({os.path.realpath(sys.executable)}):")
     for name, rounds in results.items():
         print(f"  {name:<20} " + ", ".join(
             f"{key} {statistics.median(r[key] for r in rounds):.2f}"
