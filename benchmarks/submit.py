@@ -101,11 +101,12 @@ def free_port() -> int:
 
 
 def submission_body() -> str:
-    """One submission's JSON: the e-form and a 2 KB scan."""
+    """One submission's JSON: the e-form (its "Applicant's IIN" left to be filled in from
+    the client's account) and a 2 KB scan."""
     scan = base64.b64encode(b"%PDF-1.4 " + b"0" * 2000).decode()
     return json.dumps({
         "service": SERVICE, "country": "kz",
-        "form": {"iin": "900101300011", "purpose": "employment", "format": "electronic"},
+        "form": {"purpose": "employment", "format": "electronic"},
         "documents": [{"code": "id_document", "filename": "id.pdf",
                        "content_type": "application/pdf", "content_base64": scan}],
     })

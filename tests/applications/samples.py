@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from onestop.applications.services import UploadedDocument
 from onestop.catalogue.models import Service
+from onestop.catalogue.packs import applicant_id_properties
 
 
 def sample_value(spec: dict[str, Any]) -> Any:
@@ -38,8 +39,12 @@ def sample_value(spec: dict[str, Any]) -> Any:
 
 
 def sample_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """A value for every required field but the applicant's own national ID, which
+    `services.submit` fills in from who the application is for."""
     properties = schema.get("properties", {})
-    return {name: sample_value(properties.get(name, {})) for name in schema.get("required", [])}
+    own_id = applicant_id_properties(schema)
+    return {name: sample_value(properties.get(name, {})) for name in schema.get("required", [])
+            if name not in own_id}
 
 
 def sample_for(service: Service) -> dict[str, Any]:

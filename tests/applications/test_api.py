@@ -222,6 +222,27 @@ def test_a_submission_answers_with_what_it_wrote_without_reading_it_back(
     assert verify_chain().ok
 
 
+def test_the_applicants_own_national_id_is_filled_in_and_no_other_is_taken(
+    kz: Country, citizen: User, api_client: Callable[[User | None], Client],
+) -> None:
+    """The kz pack marks each e-form's "Applicant's IIN" as the applicant's own
+    (`x-applicant-id`): left out, it is the applicant's; another number is refused."""
+    me = api_client(citizen)
+    form = {k: v for k, v in RECORD_REQUEST["form"].items() if k != "iin"}  # type: ignore
+    created = post(me, "/api/v1/applications", {**RECORD_REQUEST, "form": form})
+    assert created.status_code == 201, created.content
+    assert Application.objects.get().form_data["iin"] == citizen.national_id
+
+    someone_else = {**RECORD_REQUEST, "form": {**form, "iin": "850505400022"}}
+    refused = post(me, "/api/v1/applications", someone_else)
+    assert refused.status_code == 422
+    assert ("form.iin: must be the applicant's own national ID number, the one the "
+            "application is made for (leave it out to have it filled in)"
+            in refused.json()["detail"])
+    assert "850505400022" not in refused.content.decode()
+    assert Application.objects.count() == 1
+
+
 def test_a_retry_is_recognised_by_its_key_whatever_it_would_fail_on_now(
     kz: Country, citizen: User, api_client: Callable[[User | None], Client],
 ) -> None:

@@ -626,6 +626,39 @@ def test_the_counter_form_shows_every_problem_and_keeps_the_input(operator: User
     assert Application.objects.count() == 0
 
 
+def test_the_counter_asks_for_the_applicants_own_national_id_once(
+    operator: User, birth: Service
+) -> None:
+    """An e-form field marked as the applicant's own national ID is the citizen's number
+    the operator types above the e-form: not asked again, filled in when submitted."""
+    for version in birth.versions.all():
+        properties = {**version.eform["properties"], "iin": {
+            "type": "string", "title": "Applicant's IIN", "pattern": "^[0-9]{12}$",
+            "x-applicant-id": True}}
+        version.eform = {**version.eform, "properties": properties}
+        version.save()
+    page = signed_in(operator)
+    html = page.get(f"/counter/{BIRTH}/").content.decode()
+    assert 'name="eform-iin"' not in html
+    assert re.search(r'<label for="id_national_id">Applicant&#x27;s IIN', html)
+    data = counter_form(page)
+    del data["eform-iin"]
+
+    response = page.post(f"/counter/{BIRTH}/", data)
+
+    assert response.status_code == 302, text(response)
+    assert Application.objects.get().form_data == {**FORM, "iin": "900101300011"}
+
+    # a number the e-form's pattern refuses is told next to the one field that holds it
+    data = counter_form(page)
+    del data["eform-iin"]
+    refused = page.post(f"/counter/{BIRTH}/", {**data, "national_id": "AB1234567",
+                                               "eform-document-id_card": pdf("id.pdf")})
+    assert refused.status_code == 422
+    assert "Applicant's IIN (required) is not in the expected format" in text(refused)
+    assert Application.objects.count() == 1
+
+
 def test_an_operator_issues_a_result_at_another_centre(
     birth: Service, citizen: User, officer: User, operator: User, almaty_operator: User,
 ) -> None:

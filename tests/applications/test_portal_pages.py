@@ -19,7 +19,7 @@ from onestop.applications import receipts, services
 from onestop.applications.models import Application, Draft, Payment
 from onestop.applications.timeleft import for_citizen as time_left
 from onestop.catalogue.models import Country, Service
-from tests.applications.pages import ALMATY, BIRTH, PDF, pdf, signed_in, upload
+from tests.applications.pages import ALMATY, BIRTH, PDF, pdf, signed_in, text, upload
 
 ID_CARD = upload("id_card", "id.pdf")
 EFORM = {
@@ -130,12 +130,18 @@ def test_the_form_shows_fields_uploads_deadline_and_fee(birth: Service, me: Clie
 def test_a_new_form_starts_with_the_applicants_own_national_id(
     birth: Service, me: Client, citizen: User
 ) -> None:
-    eform = {**EFORM, "properties": {**EFORM["properties"],
-                                     "iin": {"type": "string", "title": "Applicant's IIN"}}}
+    eform = {**EFORM, "properties": {**EFORM["properties"], "iin": {
+        "type": "string", "title": "Applicant's IIN", "x-applicant-id": True}}}
     birth.versions.update(eform=eform)
 
     page = me.get(f"/apply/{BIRTH}/").content.decode()
     assert re.search(r'<input type="text" name="eform-iin" value="900101300011"', page)
+
+    # the field is the applicant's own: another person's number is refused next to it
+    other = me.post(f"/apply/{BIRTH}/", application_form(me, **{"eform-iin": "850505400022"}))
+    assert other.status_code == 422
+    assert "Applicant's IIN must be the applicant's own national ID number" in text(other)
+    assert Application.objects.count() == 0
 
     # a resumed draft shows what was saved, whatever it was
     saved = me.post(f"/apply/{BIRTH}/", {**application_form(me, intent="save"),

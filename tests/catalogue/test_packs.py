@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from onestop.catalogue.packs import PackInvalid, read_pack, resolve_pack_path, shipped_pack_codes
+from onestop.catalogue.packs import (
+    PackInvalid,
+    applicant_id_properties,
+    read_pack,
+    resolve_pack_path,
+    shipped_pack_codes,
+)
 from tests.conftest import MINI_PACK
 
 
@@ -113,6 +120,48 @@ def test_an_invalid_eform_schema_is_refused(tmp_path: Path) -> None:
     assert str(problem).startswith(
         "services.yaml: service 02020001: versions[0].eform: not a valid JSON Schema"
     )
+
+
+def test_the_applicants_national_id_field_is_declared_once_as_a_string(tmp_path: Path) -> None:
+    pack = copy_pack(tmp_path)
+
+    def mark(services: Any) -> None:
+        services[0]["versions"][0]["eform"]["properties"].update(
+            iin={"type": "string", "x-applicant-id": True},
+            other_iin={"type": "string", "x-applicant-id": True},
+        )
+        services[0]["versions"][1]["eform"]["properties"].update(
+            iin={"type": "integer", "x-applicant-id": True},
+            child_name={"type": "string", "x-applicant-id": "yes"},
+        )
+
+    edit(pack / "services.yaml", mark)
+    with pytest.raises(PackInvalid) as caught:
+        read_pack(pack)
+    assert [str(p) for p in caught.value.problems] == [
+        "services.yaml: service 01010001: versions[0].eform: only one property may be the "
+        "applicant's national ID (x-applicant-id)",
+        "services.yaml: service 01010001: versions[1].eform: properties.child_name."
+        "x-applicant-id: only `true` is meaningful",
+        "services.yaml: service 01010001: versions[1].eform: properties.iin: the applicant's "
+        "national ID is a string (type: string)",
+    ]
+
+
+@pytest.mark.parametrize("code", ["kz", "uz"])
+def test_the_shipped_packs_mark_the_applicants_own_national_id(code: str) -> None:
+    """Every e-form field titled as the applicant's own number is marked, and no other."""
+    own = {"kz": {"Applicant's IIN"},
+           "uz": {"Personal identification number (PINFL)", "Buyer's PINFL"}}[code]
+    marked = titled = 0
+    for service in read_pack(resolve_pack_path(code)).services:
+        for version in service["versions"]:
+            properties = version["eform"].get("properties", {})
+            names = applicant_id_properties(version["eform"])
+            marked += len(names)
+            titled += sum(spec.get("title") in own for spec in properties.values())
+            assert all(properties[name].get("title") in own for name in names), service["code"]
+    assert marked == titled > 40
 
 
 def test_a_folder_that_is_not_a_pack(tmp_path: Path) -> None:

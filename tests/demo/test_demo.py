@@ -22,7 +22,7 @@ from onestop.applications.models import Application, ApplicationEvent, Payment, 
 from onestop.applications.workflow import INPUTS
 from onestop.audit.models import AuditEntry
 from onestop.catalogue.models import Country
-from onestop.catalogue.packs import read_pack, resolve_pack_path
+from onestop.catalogue.packs import applicant_id_properties, read_pack, resolve_pack_path
 from onestop.catalogue.selectors import agency_subtree_ids, calendar_for
 from onestop.catalogue.services import load_pack
 from onestop.demo.generator import Params
@@ -166,9 +166,8 @@ def check_rows(country: Country, id_length: int) -> None:
         validator = jsonschema.Draft202012Validator(
             app.standard.eform, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         assert list(validator.iter_errors(form)) == [], app.service.code
-        for field in ("iin", "pinfl"):
-            if field in form:
-                assert form[field] == app.applicant_national_id
+        for field in applicant_id_properties(app.standard.eform):
+            assert form[field] == app.applicant_national_id
         assert app.fee_amount == app.standard.fee_amount
         payments = list(app.payments.all())
         if app.fee_amount > 0 and app.channel != "proactive":

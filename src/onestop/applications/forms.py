@@ -317,7 +317,7 @@ class ApplicationForm(PortalForm):
 
     def __init__(self, data: Any = None, files: Any = None, *, standard: ServiceStandard,
                  language: str, fallbacks: Iterable[str] = (),
-                 initial: Mapping[str, Any] | None = None) -> None:
+                 initial: Mapping[str, Any] | None = None, omit: Iterable[str] = ()) -> None:
         super().__init__(data, files, prefix=PREFIX, label_suffix="")
         fallbacks = tuple(fallbacks)
         schema = standard.eform or {}
@@ -327,7 +327,10 @@ class ApplicationForm(PortalForm):
                                if isinstance(properties.get(name), Mapping)
                                and properties[name].get("type") == "array"}
         self.codecs: dict[str, Codec] = {}
+        omitted = set(omit)  # fields the page asks for otherwise
         for name in _ordered(schema, properties):
+            if name in omitted:
+                continue
             spec = properties[name] if isinstance(properties[name], Mapping) else {}
             label = (localize(spec.get("x-title"), language, fallbacks) or spec.get("title")
                      or name.replace("_", " "))

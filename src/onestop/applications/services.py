@@ -58,6 +58,7 @@ from onestop.catalogue.models import (
     ServiceStandard,
     WorkflowDefinition,
 )
+from onestop.catalogue.packs import applicant_id_properties
 from onestop.catalogue.selectors import (
     agency_subtree_ids,
     calendar_for,
@@ -172,6 +173,29 @@ def clock_of(application: Application) -> Clock:
 
 
 # --- validation ----------------------------------------------------------------------
+
+
+def _with_applicant_id(
+    schema: dict[str, Any], form: Any, national_id: str
+) -> tuple[Any, dict[str, list[str]]]:
+    """`form` with the e-form's applicant's-national-ID field (`x-applicant-id`) filled
+    with `national_id` where it was left out, and a problem where another number was given:
+    the field is the applicant's own, so it is the one the application is made for."""
+    names = applicant_id_properties(schema)
+    if not names or not isinstance(form, dict):
+        return form, {}
+    filled, problems = dict(form), {}
+    for name in names:
+        given = form.get(name)
+        if given is None or given == "":
+            if national_id:
+                filled[name] = national_id
+        elif national_id and given != national_id:
+            problems[f"form.{name}"] = [_(
+                "must be the applicant's own national ID number, the one the application "
+                "is made for (leave it out to have it filled in)"
+            )]
+    return filled, problems
 
 
 def _form_problems(schema: dict[str, Any], form: Any) -> dict[str, list[str]]:
@@ -513,13 +537,19 @@ def submit(
         problems["national_id"] = [
             _("a national identification number of 6-32 letters or digits")
         ]
+    # The request as given is what a retry is compared with; the applicant's own national
+    # ID is filled into the e-form from who the application is for (never asked twice).
+    requested = form_data
+    form_data, own_id_problems = _with_applicant_id(
+        standard.eform or {}, form_data, "" if "national_id" in problems else national_id)
     problems.update(_form_problems(standard.eform or {}, form_data))
+    problems.update(own_id_problems)
     problems.update(
         _document_problems(standard, documents, required=channel != "proactive")
     )
     if problems:
         # a retry of a submission whose standard has changed since is still the retry
-        previous = _retried(service, form_data, national_id, submitted_by, idempotency_key)
+        previous = _retried(service, requested, national_id, submitted_by, idempotency_key)
         if previous is not None:
             return previous
         raise SubmissionInvalid(problems)
@@ -543,7 +573,8 @@ def submit(
                 with transaction.atomic(), _audited():
                     application, stored = _create(
                         service=service, standard=standard, workflow=workflow,
-                        form_data=form_data, channel=channel, national_id=national_id,
+                        form_data=form_data, requested=requested, channel=channel,
+                        national_id=national_id,
                         applicant=applicant, submitted_by=submitted_by,
                         applicant_name=applicant_name, phone=phone, email=email,
                         region=region, centre=centre, documents=documents,
@@ -559,7 +590,7 @@ def submit(
                 if outer is not None and mark is not None:
                     outer.reset_to(mark)  # what the rolled-back attempt had queued
                 if idempotency_key is not None:
-                    previous = _previous_submission(service, form_data, national_id,
+                    previous = _previous_submission(service, requested, national_id,
                                                     submitted_by, idempotency_key)
                     if previous is not None:
                         if paid is not None and not Payment.objects.filter(
@@ -615,6 +646,7 @@ def _create(
     standard: ServiceStandard,
     workflow: Workflow,
     form_data: dict[str, Any],
+    requested: Any,
     channel: str,
     national_id: str,
     applicant: User | None,
@@ -659,7 +691,7 @@ def _create(
         bundle=bundle,
         started_by=started_by,
         idempotency_key=idempotency_key,
-        request_hash=_request_hash(service, form_data, national_id) if idempotency_key else "",
+        request_hash=_request_hash(service, requested, national_id) if idempotency_key else "",
     )
     application.number = _new_number(service.country, now)
     # No events yet: the clock's are kept as they are recorded (see _record_event).
@@ -1038,17 +1070,13 @@ def _submit_bundle(
     return bundle, submissions
 
 
-APPLICANT_ID_FIELDS = ("iin", "pinfl", "national_id")
-"""E-form fields that hold the applicant's own national ID, filled in for them where the
-state knows it (once-only principle): the portal's new form, a proactive offer."""
-
-
 def applicant_id_fields(standard: ServiceStandard | None, national_id: str) -> dict[str, str]:
-    """The e-form fields of `standard` that hold the applicant's own national ID, filled
-    with `national_id` (none without one)."""
-    properties = (standard.eform or {}).get("properties", {}) if standard else {}
-    return {name: national_id for name in APPLICANT_ID_FIELDS
-            if national_id and name in properties}
+    """The e-form field of `standard` that holds the applicant's own national ID (marked
+    `x-applicant-id` in the pack), filled with `national_id` (none without one), for a form
+    shown before it is submitted: the portal's new form, a proactive offer."""
+    if not national_id or standard is None:
+        return {}
+    return dict.fromkeys(applicant_id_properties(standard.eform), national_id)
 
 
 def _prefill(standard: ServiceStandard | None, source: Application) -> dict[str, Any]:

@@ -43,11 +43,13 @@ from onestop.applications.views_office import (
 )
 from onestop.applications.views_portal import receipt_response
 from onestop.catalogue.models import Country, Service, ServiceStandard
+from onestop.catalogue.packs import applicant_id_properties
 from onestop.catalogue.selectors import current_standard, search_services, service_by_code
 from onestop.centres import selectors as queue_selectors
 from onestop.centres import services as queue
 from onestop.centres.models import Centre
 from onestop.core.pages import error_page
+from onestop.core.text import localize
 
 CENTRE_CHANNELS = frozenset(services.CHANNEL_OFFERED_AS["centre"])
 COUNTER = Desk("office:counter_application", "office:counter_act", None,
@@ -100,6 +102,17 @@ class CitizenForm(StaffForm):
     email = forms.EmailField(label=gettext_lazy("Email"), max_length=254, required=False)
     submission = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
+    def __init__(self, *args: Any, standard: ServiceStandard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in applicant_id_properties(standard.eform):
+            # the e-form's field for the applicant's own national ID is this one (the
+            # e-form leaves it out): named as the pack names it
+            spec = standard.eform["properties"][name]
+            label = (localize(spec.get("x-title"), get_language() or "en",
+                              standard.service.country.languages) or spec.get("title"))
+            if label:
+                self.fields["national_id"].label = str(label)
+
     def clean_national_id(self) -> str:
         # the rule of services.submit, told here too so that it shows with the form's
         national_id: str = self.cleaned_data["national_id"].strip()
@@ -134,12 +147,15 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         return error_page(request, _("This service is not offered at one-stop-shop centres."), 404)
     service, standard = found
     user = _user(request)
+    # The e-form's field for the applicant's own national ID is the citizen's, asked once
+    # above the e-form; services.submit fills it in.
+    own_id = applicant_id_properties(standard.eform)
     language = {"standard": standard, "language": get_language() or "en",
-                "fallbacks": service.country.languages}
+                "fallbacks": service.country.languages, "omit": own_id}
     if request.method != "POST":
-        citizen = CitizenForm(initial={"submission": uuid.uuid4().hex})
+        citizen = CitizenForm(initial={"submission": uuid.uuid4().hex}, standard=standard)
         return _counter_form(request, service, standard, citizen, ApplicationForm(**language))
-    citizen = CitizenForm(request.POST)
+    citizen = CitizenForm(request.POST, standard=standard)
     application = ApplicationForm(request.POST, request.FILES, **language)
     if not all([citizen.is_valid(), application.is_valid()]):
         return _counter_form(request, service, standard, citizen, application, status=422)
@@ -153,9 +169,9 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         )
     except SubmissionInvalid as exc:
         problems = dict(exc.problems)
-        for name in ("national_id",):
+        for name in ("national_id", *(f"form.{field}" for field in own_id)):
             for text in problems.pop(name, []):
-                citizen.add_error(name, text)
+                citizen.add_error("national_id", text)
         application.add_problems(problems)
         return _counter_form(request, service, standard, citizen, application, status=422)
     except PaymentDeclined as exc:
@@ -167,7 +183,8 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         # the operator send what is on the screen now as a new application.
         fresh = request.POST.copy()
         fresh["submission"] = uuid.uuid4().hex
-        return _counter_form(request, service, standard, CitizenForm(fresh), application,
+        return _counter_form(request, service, standard,
+                             CitizenForm(fresh, standard=standard), application,
                              problem=str(exc), status=STATUS.get(type(exc), 400))
     _link_to_ticket(request, user, submitted.application)
     return HttpResponseRedirect(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -494,6 +494,33 @@ def _schema_problems(
             )
 
 
+APPLICANT_ID = "x-applicant-id"
+"""An e-form property marked `x-applicant-id: true` holds the applicant's own national ID
+number: filled in from who the application is for (the signed-in citizen, the citizen the
+operator serves, the API's applicant), never asked for twice, and refused when another
+number is given (applications.services.submit)."""
+
+
+def applicant_id_properties(eform: Mapping[str, Any] | None) -> list[str]:
+    """The names of the properties of `eform` marked as the applicant's own national ID."""
+    properties = (eform or {}).get("properties") or {}
+    return [name for name, spec in properties.items()
+            if isinstance(spec, Mapping) and spec.get(APPLICANT_ID) is True]
+
+
+def _applicant_id_problems(eform: Mapping[str, Any]) -> Iterator[str]:
+    properties = eform.get("properties") or {}
+    for name, spec in properties.items():
+        if not isinstance(spec, Mapping) or APPLICANT_ID not in spec:
+            continue
+        if spec[APPLICANT_ID] is not True:
+            yield f"properties.{name}.{APPLICANT_ID}: only `true` is meaningful"
+        elif spec.get("type") != "string":
+            yield f"properties.{name}: the applicant's national ID is a string (type: string)"
+    if len(applicant_id_properties(eform)) > 1:
+        yield f"only one property may be the applicant's national ID ({APPLICANT_ID})"
+
+
 def _check_date(value: Any) -> str | None:
     try:
         dt.date.fromisoformat(str(value))
@@ -621,6 +648,8 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
                     "services.yaml", label, f"{where}.eform",
                     f"not a valid JSON Schema: {exc.message}",
                 )
+            for problem in _applicant_id_problems(version["eform"]):
+                yield Problem("services.yaml", label, f"{where}.eform", problem)
             for kind in ("documents", "refusal_grounds"):
                 codes = [item["code"] for item in version[kind]]
                 if len(codes) != len(set(codes)):

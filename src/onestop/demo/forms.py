@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from onestop.catalogue.packs import APPLICANT_ID
+
 # --- strings for a pattern -----------------------------------------------------------
 
 _CLASS_SHORTHANDS = {"d": string.digits, "w": string.ascii_letters + string.digits + "_"}
@@ -242,7 +244,7 @@ def _filler(name: str, spec: Mapping[str, Any], ctx_id_pattern: str | None) -> F
         maker = FormMaker(dict(spec), ctx_id_pattern)
         return lambda rng, who, ctx: maker.fill(rng, who, ctx)
     # strings
-    if name in ("iin", "pinfl", "national_id"):
+    if spec.get(APPLICANT_ID) is True:  # the applicant's own national ID
         return lambda rng, who, ctx: who.national_id
     if name == "phone" and "pattern" in spec:
         pattern = str(spec["pattern"])

@@ -49,12 +49,12 @@ from typing import Any
 import holidays
 
 from onestop.applications.workflow import Workflow, clock_effect
+from onestop.catalogue.packs import APPLICANT_ID, applicant_id_properties
 from onestop.core.calendar import WorkingCalendar
 from onestop.core.clock import Clock, Pause
 from onestop.demo.feedback import FeedbackInfo, FeedbackPlanner, FeedbackSummary
 from onestop.demo.forms import Applicant, FormContext, FormMaker
 from onestop.demo.people import (
-    ID_FIELDS,
     Person,
     Population,
     first_name,
@@ -829,7 +829,7 @@ class HistoryPlan:
         self._following: dict[str, list[ServiceInfo]] = {}
         self._allocate()
         self._probabilities()
-        self.id_pattern = self._eform_patterns(ID_FIELDS)
+        self.id_pattern = self._eform_patterns(lambda name, spec: spec.get(APPLICANT_ID) is True)
         population_size = max(200, int(params.applications * CITIZENS_PER_APPLICATION))
         self.population = Population(
             context.country, population_size, id_length=self._id_length(),
@@ -868,14 +868,15 @@ class HistoryPlan:
         if p.chunk_size < 1:
             raise PlanError("--chunk-size must be at least 1")
 
-    def _eform_patterns(self, names: Sequence[str]) -> str | None:
+    def _eform_patterns(self, wanted: Callable[[str, Mapping[str, Any]], bool]) -> str | None:
+        """The pattern most of the e-forms' `wanted` properties have."""
         seen: dict[str, int] = {}
         for service in self.services:
             for standard in service.standards:
                 properties = (standard.eform or {}).get("properties", {}) or {}
-                for name in names:
-                    pattern = (properties.get(name) or {}).get("pattern")
-                    if isinstance(pattern, str):
+                for name, spec in properties.items():
+                    pattern = spec.get("pattern") if isinstance(spec, Mapping) else None
+                    if isinstance(pattern, str) and wanted(name, spec):
                         seen[pattern] = seen.get(pattern, 0) + 1
         return max(sorted(seen), key=lambda k: seen[k]) if seen else None
 
@@ -886,7 +887,7 @@ class HistoryPlan:
         return int(digits) if digits and "," not in pattern else 12
 
     def _phone_pattern(self) -> str | None:
-        return self._eform_patterns(("phone",))
+        return self._eform_patterns(lambda name, spec: name == "phone")
 
     # --- weights ------------------------------------------------------------------------
 
@@ -1896,9 +1897,8 @@ class HistoryPlan:
             standard = follower.standard_on(on)
             properties = (standard.eform or {}).get("properties", {}) if standard else {}
             known = {k: v for k, v in app.form_data.items() if k in properties}
-            for id_field in ID_FIELDS:
-                if id_field in properties:
-                    known.setdefault(id_field, app.national_id)
+            for id_field in applicant_id_properties(standard.eform if standard else None):
+                known.setdefault(id_field, app.national_id)
             offer = PlannedOffer(index, follower.pk, app.applicant, known, "offered", None,
                                  issued, None)
             if confirmed is not None and confirmed[0].pk == follower.pk:
@@ -1938,9 +1938,8 @@ class HistoryPlan:
         app.started_by = source_index
         properties = (standard.eform or {}).get("properties", {}) or {}
         known = {k: v for k, v in source.form_data.items() if k in properties}
-        for id_field in ID_FIELDS:
-            if id_field in properties:
-                known.setdefault(id_field, source.national_id)
+        for id_field in applicant_id_properties(standard.eform):
+            known.setdefault(id_field, source.national_id)
         app.form_data = self._form(standard, person, day.on, known)
         region = next((code for code, pk in self.context.regions.items() if pk == source.region),
                       self._region())

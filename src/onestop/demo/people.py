@@ -64,9 +64,6 @@ _RU_PATRONYMICS = (
 )
 # The share of a Kazakh-language population given Russian names.
 _RUSSIAN_SHARE_KK = 0.2
-ID_FIELDS = ("iin", "pinfl", "national_id")
-"""E-form fields that hold the applicant's own national ID (`applications.services.
-APPLICANT_ID_FIELDS`; this module imports no Django, so it names them itself)."""
 
 
 def _female_surname(surname: str, language: str) -> str:
