@@ -26,7 +26,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from onestop.applications.services import UploadedDocument
+from onestop.applications.services import FORM_DOCUMENT, UploadedDocument
 from onestop.catalogue.models import ServiceStandard
 from onestop.core.text import enum_titles, localize
 
@@ -346,6 +346,8 @@ class ApplicationForm(PortalForm):
         self.document_codes: list[str] = []
         for document in standard.documents_from("applicant"):
             code = str(document["code"])
+            if code == FORM_DOCUMENT:
+                continue  # the application itself: this e-form is that document
             self.document_codes.append(code)
             self.fields[DOCUMENT + code] = DocumentField(
                 label=document_label(standard, code, language, fallbacks),
