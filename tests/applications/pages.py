@@ -4,15 +4,18 @@ browsers, uploads and a page's text. Their fixtures are in conftest.py."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import QueryDict
 from django.test import Client
 
 from onestop.accounts.models import User
 from onestop.applications import services
+from onestop.applications.forms import ApplicationForm
 
 ALMATY = ZoneInfo("Asia/Almaty")
 BIRTH = "01010001"  # the mini pack's birth registration
@@ -40,3 +43,16 @@ def text(response: Any) -> str:
     """The page's text without tags, its whitespace made single spaces."""
     html = response.content.decode()
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def post_data(form: ApplicationForm, form_data: Mapping[str, Any]) -> QueryDict:
+    """What a browser sends for `form_data`: the form's own widget values of it."""
+    data = QueryDict(mutable=True)
+    for name, value in form.initial_from(form_data).items():
+        if value is True:
+            data[form.add_prefix(name)] = "on"
+        elif isinstance(value, list):
+            data.setlist(form.add_prefix(name), [str(v) for v in value])
+        elif value is not False:
+            data[form.add_prefix(name)] = str(value)
+    return data

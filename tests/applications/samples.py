@@ -24,7 +24,14 @@ def sample_value(spec: dict[str, Any]) -> Any:
     if kind == "boolean":
         return True
     if kind == "array":
-        return [sample_value(spec.get("items", {}))] * int(spec.get("minItems", 0))
+        items, size = spec.get("items", {}), int(spec.get("minItems", 0))
+        if spec.get("uniqueItems") and size > 1 and "pattern" in items:
+            values: list[Any] = find(
+                st.lists(st.from_regex(items["pattern"], fullmatch=True), min_size=size,
+                         max_size=size, unique=True),
+                lambda _: True, settings=settings(database=None))
+            return values
+        return [sample_value(items)] * size
     if kind == "object":
         return sample_form(spec)
     if spec.get("format") == "date":

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from onestop.applications.forms import ActionForm, ApplicationForm
 from onestop.catalogue.models import ServiceStandard
 from onestop.catalogue.packs import read_pack, resolve_pack_path
+from tests.applications.pages import post_data
 from tests.conftest import MINI_PACK
 
 PDF = b"%PDF-1.4 a scanned document"
@@ -56,19 +57,6 @@ def uploads(form: ApplicationForm) -> MultiValueDict:
             SimpleUploadedFile(f"{code}.pdf", PDF, "application/pdf")
         ] for code in form.document_codes
     })
-
-
-def post_data(form: ApplicationForm, form_data: Mapping[str, Any]) -> QueryDict:
-    """What a browser sends for `form_data`: the form's own widget values of it."""
-    data = QueryDict(mutable=True)
-    for name, value in form.initial_from(form_data).items():
-        if value is True:
-            data[form.add_prefix(name)] = "on"
-        elif isinstance(value, list):
-            data.setlist(form.add_prefix(name), [str(v) for v in value])
-        elif value is not False:
-            data[form.add_prefix(name)] = str(value)
-    return data
 
 
 # --- samples of valid form data, per JSON Schema -----------------------------------------

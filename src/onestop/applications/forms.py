@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 
 from onestop.applications.services import FORM_DOCUMENT, UploadedDocument
 from onestop.catalogue.models import ServiceStandard
+from onestop.catalogue.packs import applicant_id_properties
 from onestop.core.text import enum_titles, localize
 
 PREFIX = "eform"
@@ -322,7 +323,8 @@ class ApplicationForm(PortalForm):
         fallbacks = tuple(fallbacks)
         schema = standard.eform or {}
         properties: Mapping[str, Any] = schema.get("properties") or {}
-        required = set(schema.get("required") or [])
+        # the applicant's own national ID is filled in by services.submit when left empty
+        required = set(schema.get("required") or []) - set(applicant_id_properties(schema))
         self.required_lists = {name for name in required
                                if isinstance(properties.get(name), Mapping)
                                and properties[name].get("type") == "array"}
