@@ -125,6 +125,11 @@ def test_the_form_shows_fields_uploads_deadline_and_fee(birth: Service, me: Clie
     assert "This service costs 1725.00 KZT; it is paid when you submit." in page
     assert "working day" in page  # the deadline
     assert 'enctype="multipart/form-data"' in page
+    # what may be left empty says so; the rest is required
+    shown = text(me.get(f"/apply/{BIRTH}/", HTTP_ACCEPT_LANGUAGE="ru"))
+    assert "Copies (необязательно)" in shown
+    assert "Имя ребенка (необязательно)" not in shown
+    assert "Relation (необязательно)" not in shown  # a radio group's legend
 
 
 def test_a_new_form_starts_with_the_applicants_own_national_id(
@@ -136,6 +141,8 @@ def test_a_new_form_starts_with_the_applicants_own_national_id(
 
     page = me.get(f"/apply/{BIRTH}/").content.decode()
     assert re.search(r'<input type="text" name="eform-iin" value="900101300011"', page)
+    # not required (left empty it is filled in), and not offered as optional either
+    assert "Applicant's IIN (optional)" not in text(me.get(f"/apply/{BIRTH}/"))
 
     # the field is the applicant's own: another person's number is refused next to it
     other = me.post(f"/apply/{BIRTH}/", application_form(me, **{"eform-iin": "850505400022"}))

@@ -316,6 +316,8 @@ class PortalForm(forms.Form):
 class ApplicationForm(PortalForm):
     """A service standard's e-form, with an upload for each document the applicant brings."""
 
+    mark_optional = True  # the portal marks the fields that may be left empty
+
     def __init__(self, data: Any = None, files: Any = None, *, standard: ServiceStandard,
                  language: str, fallbacks: Iterable[str] = (),
                  initial: Mapping[str, Any] | None = None, omit: Iterable[str] = ()) -> None:
@@ -323,8 +325,10 @@ class ApplicationForm(PortalForm):
         fallbacks = tuple(fallbacks)
         schema = standard.eform or {}
         properties: Mapping[str, Any] = schema.get("properties") or {}
-        # the applicant's own national ID is filled in by services.submit when left empty
-        required = set(schema.get("required") or []) - set(applicant_id_properties(schema))
+        # the applicant's own national ID is filled in by services.submit when left empty:
+        # not required, and not marked optional either
+        self.filled_in = set(applicant_id_properties(schema))
+        required = set(schema.get("required") or []) - self.filled_in
         self.required_lists = {name for name in required
                                if isinstance(properties.get(name), Mapping)
                                and properties[name].get("type") == "array"}
