@@ -160,6 +160,17 @@ class _Injector:
                 refused[row["application__service"]] = row["n"]
             rare = [sid for sid in free if refused[sid] <= 0.15 * volume[sid]]
             free = rare or free
+        if flag == "extra_documents":
+            # the flag's cases are requests for documents: its peers on a service are the
+            # officers who ask for documents there, so the pattern goes where some do
+            asking = dict(ApplicationEvent.objects
+                          .filter(application__country=self.country,
+                                  action="request_documents", actor_role="officer",
+                                  at__gte=self.start, at__lt=self.end)
+                          .values("application__service")
+                          .annotate(n=Count("actor", distinct=True))
+                          .values_list("application__service", "n").order_by())
+            free = [sid for sid in free if asking.get(sid, 0) >= 1] or free
         if flag == "deadline_riding":  # where decisions close to the deadline are rare
             calm = [sid for sid in free[:20] if self.riding_share(sid) <= 0.4]
             free = calm or free
