@@ -1,7 +1,7 @@
 # onestop: the two commands a newcomer needs are `make run` and `make test`.
 # The distribution's Python 3.11 first: Debian's and Ubuntu's are built with profile-guided
 # optimisation and link-time optimisation into the executable, and run onestop's requests
-# with 15-25% less CPU than a default source build such as pyenv's (a shared libpython
+# with about 13% less CPU than a default source build such as pyenv's (a shared libpython
 # built without either); docs/decisions/0008-optimised-interpreter.md. One that cannot make
 # a virtual environment (no ensurepip) is passed over. `make install PYTHON=...` overrides.
 PYTHON ?= $(shell for p in /usr/bin/python3.11 python3.11 python3; do \
