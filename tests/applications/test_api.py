@@ -243,6 +243,36 @@ def test_the_applicants_own_national_id_is_filled_in_and_no_other_is_taken(
     assert Application.objects.count() == 1
 
 
+def test_the_applicants_phone_is_one_in_the_eform_and_on_the_application(
+    kz: Country, citizen: User, api_client: Callable[[User | None], Client],
+) -> None:
+    """The kz pack marks a name change's "Mobile phone number" as the applicant's own
+    (`x-applicant-phone`): the application's contact fills it when it is left out, and the
+    e-form's phone is the contact when the request gives none (the citizen is told by SMS)."""
+    citizen.email = ""
+    citizen.save(update_fields=["email"])
+    me = api_client(citizen)
+    name_change = {"service": "01020002", "country": "kz", "form": {"reason": "marriage"},
+                   "documents": [SCAN]}
+
+    contact = post(me, "/api/v1/applications", {**name_change, "phone": "+77015550101"})
+    in_form = post(me, "/api/v1/applications",
+                   {**name_change, "form": {"reason": "marriage", "phone": "+77015550102"}})
+    # a contact written otherwise is kept as the contact, and not put into the e-form
+    unformatted = post(me, "/api/v1/applications", {**name_change, "phone": "8 701 555 0103"})
+
+    assert [r.status_code for r in (contact, in_form, unformatted)] == [201, 201, 201]
+    rows = {a.number: a for a in Application.objects.all()}
+    first, second, third = (rows[r.json()["number"]] for r in (contact, in_form, unformatted))
+    assert (first.form_data.get("phone"), first.applicant_phone) == (
+        "+77015550101", "+77015550101")
+    assert (second.form_data.get("phone"), second.applicant_phone) == (
+        "+77015550102", "+77015550102")
+    assert ("phone" in third.form_data, third.applicant_phone) == (False, "8 701 555 0103")
+    told = Message.objects.filter(subject_id=second.number, template="application_submitted")
+    assert [(m.channel, m.recipient) for m in told] == [("sms", "+77015550102")]
+
+
 def test_a_retry_is_recognised_by_its_key_whatever_it_would_fail_on_now(
     kz: Country, citizen: User, api_client: Callable[[User | None], Client],
 ) -> None:

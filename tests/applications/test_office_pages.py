@@ -659,6 +659,43 @@ def test_the_counter_asks_for_the_applicants_own_national_id_once(
     assert Application.objects.count() == 1
 
 
+def test_the_counter_asks_for_the_applicants_own_phone_once_in_the_eforms_format(
+    operator: User, birth: Service
+) -> None:
+    """An e-form field marked as the applicant's own phone is the citizen's phone the
+    operator types above the e-form: named and required as the e-form has it, checked
+    against its format there, and filled into the e-form when submitted."""
+    for version in birth.versions.all():
+        properties = {**version.eform["properties"], "mobile": {
+            "type": "string", "title": "Mobile phone number", "pattern": "^\\+7[0-9]{10}$",
+            "x-applicant-phone": True}}
+        version.eform = {**version.eform, "properties": properties,
+                         "required": [*version.eform.get("required", []), "mobile"]}
+        version.save()
+    page = signed_in(operator)
+    html = page.get(f"/counter/{BIRTH}/").content.decode()
+    assert 'name="eform-mobile"' not in html
+    assert re.search(r'<label for="id_phone">Mobile phone number <span class="muted">'
+                     r'\(required\)', html)
+
+    missing = page.post(f"/counter/{BIRTH}/", {**counter_form(page), "phone": ""})
+    assert missing.status_code == 422
+    assert "Mobile phone number (required) This field is required." in text(missing)
+    written_otherwise = page.post(f"/counter/{BIRTH}/",
+                                  {**counter_form(page), "phone": "8 701 123 45 67"})
+    assert written_otherwise.status_code == 422
+    assert ("Mobile phone number (required) is not in the expected format"
+            in text(written_otherwise))
+    assert Application.objects.count() == 0
+
+    response = page.post(f"/counter/{BIRTH}/", counter_form(page))
+
+    assert response.status_code == 302, text(response)
+    application = Application.objects.get()
+    assert application.form_data == {**FORM, "mobile": "+77011234567"}
+    assert application.applicant_phone == "+77011234567"
+
+
 def test_an_operator_issues_a_result_at_another_centre(
     birth: Service, citizen: User, officer: User, operator: User, almaty_operator: User,
 ) -> None:

@@ -157,6 +157,38 @@ def test_a_new_form_starts_with_the_applicants_own_national_id(
     assert Draft.objects.get().form_data == FORM
 
 
+def test_a_new_form_starts_with_the_applicants_own_email_and_takes_a_phone_as_contact(
+    birth: Service, me: Client, citizen: User
+) -> None:
+    """Fields marked as the applicant's own e-mail and phone: the account's e-mail is
+    filled in (and in again when cleared); a phone typed into the e-form is the
+    application's contact, which the account does not hold."""
+    citizen.email = "aigerim@example.kz"
+    citizen.save(update_fields=["email"])
+    eform = {**EFORM, "properties": {
+        **EFORM["properties"],
+        "email": {"type": "string", "title": "E-mail", "format": "email",
+                  "x-applicant-email": True},
+        "mobile": {"type": "string", "title": "Mobile phone number",
+                   "pattern": "^\\+7[0-9]{10}$", "x-applicant-phone": True}}}
+    birth.versions.update(eform=eform)
+
+    page = me.get(f"/apply/{BIRTH}/")
+    assert re.search(r'name="eform-email" value="aigerim@example.kz"', page.content.decode())
+    assert "E-mail (optional)" not in text(page)
+    assert "Mobile phone number (optional)" in text(page)  # nothing known: the citizen's
+
+    sent = me.post(f"/apply/{BIRTH}/", application_form(
+        me, **{"eform-email": "", "eform-mobile": "+77015550101"}))
+
+    assert sent.status_code == 302, text(sent)
+    application = Application.objects.get()
+    assert (application.form_data["email"], application.applicant_email) == (
+        "aigerim@example.kz", "aigerim@example.kz")
+    assert (application.form_data["mobile"], application.applicant_phone) == (
+        "+77015550101", "+77015550101")
+
+
 def test_the_form_in_russian(birth: Service, me: Client) -> None:
     page = me.get(f"/apply/{BIRTH}/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Имя ребенка" in page

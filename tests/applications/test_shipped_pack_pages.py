@@ -1,8 +1,8 @@
 """The portal and the counter with the shipped packs' own services, whose standards list
-the application itself among the documents and mark the applicant's national ID
-(`x-applicant-id`), as the mini pack of the other page tests does not: every service a
-pack offers online can be applied for through the portal's page, and every one offered at
-centres through the counter's."""
+the application itself among the documents and mark the applicant's national ID, phone and
+e-mail (`x-applicant-id`, `x-applicant-phone`, `x-applicant-email`), as the mini pack of
+the other page tests does not: every service a pack offers online can be applied for
+through the portal's page, and every one offered at centres through the counter's."""
 
 from __future__ import annotations
 
@@ -91,8 +91,9 @@ def test_a_citizen_applies_online_for_such_a_service(make_user: Callable[..., Us
     assert application.form_data == {"iin": "850505400022", "reason": "marriage"}
 
 
-# A national ID of each country's format (IIN: 12 digits; PINFL: 14).
+# A national ID and a mobile phone of each country's format (IIN: 12 digits; PINFL: 14).
 NATIONAL_IDS = {"kz": "850505400022", "uz": "30505850220011"}
+PHONES = {"kz": "+77015550101", "uz": "+998905550101"}
 
 
 @pytest.mark.parametrize("code", ["kz", "uz"])
@@ -122,7 +123,8 @@ def test_every_service_offered_online_or_at_centres_can_be_applied_for(
         for channel, page, path, extra in (
             ("portal", portal, f"/apply/{service.code}/", {"intent": "submit"}),
             ("centre", counter, f"/counter/{service.code}/", {
-                "national_id": national_id, "applicant_name": "Aigerim Nurlanovna"}),
+                "national_id": national_id, "applicant_name": "Aigerim Nurlanovna",
+                "phone": PHONES[code], "email": "aigerim@example.org"}),
         ):
             offered = {"portal": {"portal"}, "centre": {"centre", "provider_office"}}[channel]
             if not offered & set(standard.channels):
@@ -136,3 +138,8 @@ def test_every_service_offered_online_or_at_centres_can_be_applied_for(
             taken[channel] += 1
     assert Application.objects.filter(channel="portal").count() == taken["portal"] > 10
     assert Application.objects.filter(channel="centre").count() == taken["centre"] > 10
+    # the counter asked for the phone once, and the e-form's phone is the citizen's
+    at_counter = Application.objects.filter(channel="centre", form_data__has_key="phone")
+    assert at_counter.count() > 5
+    assert {a.form_data["phone"] for a in at_counter} == {PHONES[code]}
+    assert {a.applicant_phone for a in at_counter} == {PHONES[code]}

@@ -122,6 +122,35 @@ def test_an_invalid_eform_schema_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_the_applicants_phone_and_email_fields_are_declared_once_as_strings(
+    tmp_path: Path,
+) -> None:
+    pack = copy_pack(tmp_path)
+
+    def mark(services: Any) -> None:
+        services[0]["versions"][0]["eform"]["properties"].update(
+            phone={"type": "string", "x-applicant-phone": True},
+            mobile={"type": "string", "x-applicant-phone": True},
+            email={"type": "string", "format": "email", "x-applicant-email": True},
+        )
+        services[0]["versions"][1]["eform"]["properties"].update(
+            phone={"type": "integer", "x-applicant-phone": True},
+            email={"type": "string", "x-applicant-email": 1},
+        )
+
+    edit(pack / "services.yaml", mark)
+    with pytest.raises(PackInvalid) as caught:
+        read_pack(pack)
+    assert [str(p) for p in caught.value.problems] == [
+        "services.yaml: service 01010001: versions[0].eform: only one property may be the "
+        "applicant's phone (x-applicant-phone)",
+        "services.yaml: service 01010001: versions[1].eform: properties.phone: the "
+        "applicant's phone is a string (type: string)",
+        "services.yaml: service 01010001: versions[1].eform: properties.email."
+        "x-applicant-email: only `true` is meaningful",
+    ]
+
+
 def test_the_applicants_national_id_field_is_declared_once_as_a_string(tmp_path: Path) -> None:
     pack = copy_pack(tmp_path)
 

@@ -320,14 +320,16 @@ class ApplicationForm(PortalForm):
 
     def __init__(self, data: Any = None, files: Any = None, *, standard: ServiceStandard,
                  language: str, fallbacks: Iterable[str] = (),
-                 initial: Mapping[str, Any] | None = None, omit: Iterable[str] = ()) -> None:
+                 initial: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
+                 filled_in: Iterable[str] = ()) -> None:
         super().__init__(data, files, prefix=PREFIX, label_suffix="")
         fallbacks = tuple(fallbacks)
         schema = standard.eform or {}
         properties: Mapping[str, Any] = schema.get("properties") or {}
-        # the applicant's own national ID is filled in by services.submit when left empty:
-        # not required, and not marked optional either
-        self.filled_in = set(applicant_id_properties(schema))
+        # the applicant's own national ID is filled in by services.submit when left empty,
+        # and so are `filled_in` (the applicant's contact the page passes on): not
+        # required, and not marked optional either
+        self.filled_in = set(applicant_id_properties(schema)) | set(filled_in)
         required = set(schema.get("required") or []) - self.filled_in
         self.required_lists = {name for name in required
                                if isinstance(properties.get(name), Mapping)

@@ -58,7 +58,13 @@ from onestop.catalogue.models import (
     ServiceStandard,
     WorkflowDefinition,
 )
-from onestop.catalogue.packs import applicant_id_properties
+from onestop.catalogue.packs import (
+    APPLICANT_EMAIL,
+    APPLICANT_ID,
+    APPLICANT_PHONE,
+    applicant_id_properties,
+    marked_properties,
+)
 from onestop.catalogue.selectors import (
     agency_subtree_ids,
     calendar_for,
@@ -196,6 +202,43 @@ def _with_applicant_id(
                 "is made for (leave it out to have it filled in)"
             )]
     return filled, problems
+
+
+def _with_applicant_contact(
+    schema: dict[str, Any], form: Any, phone: str, email: str
+) -> tuple[Any, str, str]:
+    """The e-form's fields for the applicant's own phone and e-mail (`x-applicant-phone`,
+    `x-applicant-email`) and the application's contact are one: each is filled in from the
+    other where it was left out (the counter asks once; the portal's citizen who types a
+    phone into the e-form is told by SMS). A contact is filled into an optional field only
+    where it fits the field's format (a proactive service's form does not fail on a phone
+    written another way at a counter years ago); a required field takes it as it is, so
+    that its format is what the answer points at. Where both are given they are kept."""
+    if not isinstance(form, dict):
+        return form, phone, email
+    contact = {APPLICANT_PHONE: phone, APPLICANT_EMAIL: email}
+    required = set(schema.get("required") or [])
+    filled = dict(form)
+    for mark in contact:
+        for name in marked_properties(schema, mark):
+            given = form.get(name)
+            if given is None or given == "":
+                if contact[mark] and (name in required
+                                      or not field_problems(schema, name, contact[mark])):
+                    filled[name] = contact[mark]
+            elif not contact[mark] and isinstance(given, str):
+                contact[mark] = given
+    return filled, contact[APPLICANT_PHONE], contact[APPLICANT_EMAIL]
+
+
+def field_problems(schema: dict[str, Any] | None, name: str, value: Any) -> list[str]:
+    """What is wrong with `value` for the e-form's field `name`, as `submit` would say it
+    (nothing for a field the e-form does not have)."""
+    spec = ((schema or {}).get("properties") or {}).get(name)
+    if not isinstance(spec, dict):
+        return []
+    one = {"type": "object", "properties": {name: spec}}
+    return _form_problems(one, {name: value}).get(f"form.{name}", [])
 
 
 def _form_problems(schema: dict[str, Any], form: Any) -> dict[str, list[str]]:
@@ -542,6 +585,8 @@ def submit(
     requested = form_data
     form_data, own_id_problems = _with_applicant_id(
         standard.eform or {}, form_data, "" if "national_id" in problems else national_id)
+    form_data, phone, email = _with_applicant_contact(standard.eform or {}, form_data,
+                                                      phone, email)
     problems.update(_form_problems(standard.eform or {}, form_data))
     problems.update(own_id_problems)
     problems.update(
@@ -1070,21 +1115,30 @@ def _submit_bundle(
     return bundle, submissions
 
 
-def applicant_id_fields(standard: ServiceStandard | None, national_id: str) -> dict[str, str]:
-    """The e-form field of `standard` that holds the applicant's own national ID (marked
-    `x-applicant-id` in the pack), filled with `national_id` (none without one), for a form
-    shown before it is submitted: the portal's new form, a proactive offer."""
-    if not national_id or standard is None:
+def applicant_fields(standard: ServiceStandard | None, *, national_id: str = "",
+                     phone: str = "", email: str = "") -> dict[str, str]:
+    """The e-form fields of `standard` marked as the applicant's own national ID, phone and
+    e-mail, filled with what is known of them (a field stays out where nothing is), for a
+    form shown before it is submitted: the portal's new form, a proactive offer."""
+    if standard is None:
         return {}
-    return dict.fromkeys(applicant_id_properties(standard.eform), national_id)
+    known = {}
+    for mark, value in ((APPLICANT_ID, national_id), (APPLICANT_PHONE, phone),
+                        (APPLICANT_EMAIL, email)):
+        if value:
+            known.update(dict.fromkeys(marked_properties(standard.eform, mark), value))
+    return known
 
 
 def _prefill(standard: ServiceStandard | None, source: Application) -> dict[str, Any]:
     """What the state already knows for the new service's form: the fields the issued
-    application shares with it, and the applicant's national ID (once-only principle)."""
+    application shares with it, and the applicant's national ID and contact (once-only
+    principle)."""
     properties = (standard.eform or {}).get("properties", {}) if standard else {}
     known = {name: value for name, value in source.form_data.items() if name in properties}
-    return {**known, **applicant_id_fields(standard, source.applicant_national_id)}
+    return {**known, **applicant_fields(standard, national_id=source.applicant_national_id,
+                                        phone=source.applicant_phone,
+                                        email=source.applicant_email)}
 
 
 def _offer_proactive(source: Application, now: dt.datetime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -43,7 +44,12 @@ from onestop.applications.views_office import (
 )
 from onestop.applications.views_portal import receipt_response
 from onestop.catalogue.models import Country, Service, ServiceStandard
-from onestop.catalogue.packs import applicant_id_properties
+from onestop.catalogue.packs import (
+    APPLICANT_EMAIL,
+    APPLICANT_ID,
+    APPLICANT_PHONE,
+    marked_properties,
+)
 from onestop.catalogue.selectors import current_standard, search_services, service_by_code
 from onestop.centres import selectors as queue_selectors
 from onestop.centres import services as queue
@@ -102,16 +108,22 @@ class CitizenForm(StaffForm):
     email = forms.EmailField(label=gettext_lazy("Email"), max_length=254, required=False)
     submission = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args: Any, standard: ServiceStandard, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, standard: ServiceStandard, fallbacks: Sequence[str],
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in applicant_id_properties(standard.eform):
-            # the e-form's field for the applicant's own national ID is this one (the
-            # e-form leaves it out): named as the pack names it
-            spec = standard.eform["properties"][name]
-            label = (localize(spec.get("x-title"), get_language() or "en",
-                              standard.service.country.languages) or spec.get("title"))
+        eform = standard.eform or {}
+        self.eform, self.own = eform, own_fields(standard)
+        for field, name in self.own.items():
+            # the e-form's field for the applicant's own national ID, phone or e-mail is
+            # this one (the e-form leaves it out): named as the pack names it, and required
+            # where the e-form requires it
+            spec = eform["properties"][name]
+            label = (localize(spec.get("x-title"), get_language() or "en", fallbacks)
+                     or spec.get("title"))
             if label:
-                self.fields["national_id"].label = str(label)
+                self.fields[field].label = str(label)
+            if name in (eform.get("required") or []):
+                self.fields[field].required = True
 
     def clean_national_id(self) -> str:
         # the rule of services.submit, told here too so that it shows with the form's
@@ -120,11 +132,38 @@ class CitizenForm(StaffForm):
             raise forms.ValidationError(_("A national ID number is 6 to 32 letters or digits."))
         return national_id
 
+    def _fits_eform(self, field: str) -> str:
+        # a contact that stands for an e-form field is checked against its format here,
+        # where the operator types it
+        value: str = self.cleaned_data[field]
+        if value and field in self.own:
+            problems = services.field_problems(self.eform, self.own[field], value)
+            if problems:
+                raise forms.ValidationError(problems)
+        return value
+
+    def clean_phone(self) -> str:
+        return self._fits_eform("phone")
+
+    def clean_email(self) -> str:
+        return self._fits_eform("email")
+
     def clean_submission(self) -> str:
         token: str = self.cleaned_data["submission"]
         if not re.fullmatch(r"[0-9a-f]{32}", token):
             raise forms.ValidationError(_("This form has expired: please submit it again."))
         return token
+
+
+def own_fields(standard: ServiceStandard) -> dict[str, str]:
+    """The citizen's fields (`national_id`, `phone`, `email`) that stand for an e-form field
+    the pack marks as the applicant's own, each with that field's name."""
+    own = {}
+    for field, mark in (("national_id", APPLICANT_ID), ("phone", APPLICANT_PHONE),
+                        ("email", APPLICANT_EMAIL)):
+        for name in marked_properties(standard.eform, mark):
+            own[field] = name
+    return own
 
 
 def _counter_service(request: HttpRequest, code: str) -> tuple[Service, ServiceStandard] | None:
@@ -147,15 +186,17 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         return error_page(request, _("This service is not offered at one-stop-shop centres."), 404)
     service, standard = found
     user = _user(request)
-    # The e-form's field for the applicant's own national ID is the citizen's, asked once
-    # above the e-form; services.submit fills it in.
-    own_id = applicant_id_properties(standard.eform)
+    # The e-form's fields for the applicant's own national ID, phone and e-mail are the
+    # citizen's, asked once above the e-form; services.submit fills them in.
+    own = own_fields(standard)
+    fallbacks = service.country.languages
     language = {"standard": standard, "language": get_language() or "en",
-                "fallbacks": service.country.languages, "omit": own_id}
+                "fallbacks": fallbacks, "omit": own.values()}
     if request.method != "POST":
-        citizen = CitizenForm(initial={"submission": uuid.uuid4().hex}, standard=standard)
+        citizen = CitizenForm(initial={"submission": uuid.uuid4().hex}, standard=standard,
+                              fallbacks=fallbacks)
         return _counter_form(request, service, standard, citizen, ApplicationForm(**language))
-    citizen = CitizenForm(request.POST, standard=standard)
+    citizen = CitizenForm(request.POST, standard=standard, fallbacks=fallbacks)
     application = ApplicationForm(request.POST, request.FILES, **language)
     if not all([citizen.is_valid(), application.is_valid()]):
         return _counter_form(request, service, standard, citizen, application, status=422)
@@ -169,9 +210,11 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         )
     except SubmissionInvalid as exc:
         problems = dict(exc.problems)
-        for name in ("national_id", *(f"form.{field}" for field in own_id)):
-            for text in problems.pop(name, []):
-                citizen.add_error("national_id", text)
+        for text in problems.pop("national_id", []):
+            citizen.add_error("national_id", text)
+        for field, name in own.items():
+            for text in problems.pop(f"form.{name}", []):
+                citizen.add_error(field, text)
         application.add_problems(problems)
         return _counter_form(request, service, standard, citizen, application, status=422)
     except PaymentDeclined as exc:
@@ -184,7 +227,8 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         fresh = request.POST.copy()
         fresh["submission"] = uuid.uuid4().hex
         return _counter_form(request, service, standard,
-                             CitizenForm(fresh, standard=standard), application,
+                             CitizenForm(fresh, standard=standard, fallbacks=fallbacks),
+                             application,
                              problem=str(exc), status=STATUS.get(type(exc), 400))
     _link_to_ticket(request, user, submitted.application)
     return HttpResponseRedirect(

@@ -114,8 +114,12 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         except NotFound:
             return _not_found(request)
     online = bool(services.CHANNEL_OFFERED_AS["portal"] & set(standard.channels))
+    # what the state knows of the applicant: their national ID and e-mail fill the e-form's
+    # fields marked as theirs (services.submit fills them in when left empty)
+    known = services.applicant_fields(standard, national_id=user.national_id,
+                                      email=user.email)
     options: dict[str, Any] = {"standard": standard, "language": _language(country),
-                               "fallbacks": country.languages}
+                               "fallbacks": country.languages, "filled_in": known}
     token = request.POST.get("token", "")
     if request.method == "POST" and online:
         form = ApplicationForm(request.POST, request.FILES, **options)
@@ -136,9 +140,8 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             form.add_error(None, _("This form is out of date: check it and submit again."))
         status = 422
     else:
-        # a new form starts with what the state knows: the applicant's own national ID
-        initial = (draft.form_data if draft
-                   else services.applicant_id_fields(standard, user.national_id))
+        # a new form starts with what the state knows of the applicant
+        initial = draft.form_data if draft else known
         form = ApplicationForm(initial=initial, **options)
         status = 200 if request.method == "GET" else 422
     return render(request, "applications/portal/apply.html", {

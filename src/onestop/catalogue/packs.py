@@ -500,25 +500,42 @@ number: filled in from who the application is for (the signed-in citizen, the ci
 operator serves, the API's applicant), never asked for twice, and refused when another
 number is given (applications.services.submit)."""
 
+APPLICANT_PHONE = "x-applicant-phone"
+APPLICANT_EMAIL = "x-applicant-email"
+"""Properties marked `x-applicant-phone: true` / `x-applicant-email: true` hold the
+applicant's own contact phone / e-mail: the application's contact and the e-form's field
+are one (each filled in from the other where one is left out), so the counter asks for it
+once (applications.services.submit)."""
+
+APPLICANT_MARKS = {APPLICANT_ID: "national ID", APPLICANT_PHONE: "phone",
+                   APPLICANT_EMAIL: "e-mail"}
+"""The marks of the applicant's own facts, with what each names (for the load's messages)."""
+
+
+def marked_properties(eform: Mapping[str, Any] | None, mark: str) -> list[str]:
+    """The names of the properties of `eform` carrying `mark: true`."""
+    properties = (eform or {}).get("properties") or {}
+    return [name for name, spec in properties.items()
+            if isinstance(spec, Mapping) and spec.get(mark) is True]
+
 
 def applicant_id_properties(eform: Mapping[str, Any] | None) -> list[str]:
     """The names of the properties of `eform` marked as the applicant's own national ID."""
-    properties = (eform or {}).get("properties") or {}
-    return [name for name, spec in properties.items()
-            if isinstance(spec, Mapping) and spec.get(APPLICANT_ID) is True]
+    return marked_properties(eform, APPLICANT_ID)
 
 
-def _applicant_id_problems(eform: Mapping[str, Any]) -> Iterator[str]:
+def _applicant_mark_problems(eform: Mapping[str, Any]) -> Iterator[str]:
     properties = eform.get("properties") or {}
-    for name, spec in properties.items():
-        if not isinstance(spec, Mapping) or APPLICANT_ID not in spec:
-            continue
-        if spec[APPLICANT_ID] is not True:
-            yield f"properties.{name}.{APPLICANT_ID}: only `true` is meaningful"
-        elif spec.get("type") != "string":
-            yield f"properties.{name}: the applicant's national ID is a string (type: string)"
-    if len(applicant_id_properties(eform)) > 1:
-        yield f"only one property may be the applicant's national ID ({APPLICANT_ID})"
+    for mark, what in APPLICANT_MARKS.items():
+        for name, spec in properties.items():
+            if not isinstance(spec, Mapping) or mark not in spec:
+                continue
+            if spec[mark] is not True:
+                yield f"properties.{name}.{mark}: only `true` is meaningful"
+            elif spec.get("type") != "string":
+                yield f"properties.{name}: the applicant's {what} is a string (type: string)"
+        if len(marked_properties(eform, mark)) > 1:
+            yield f"only one property may be the applicant's {what} ({mark})"
 
 
 def _check_date(value: Any) -> str | None:
@@ -648,7 +665,7 @@ def _cross_problems(pack: Pack, broken: dict[str, set[int]]) -> Iterator[Problem
                     "services.yaml", label, f"{where}.eform",
                     f"not a valid JSON Schema: {exc.message}",
                 )
-            for problem in _applicant_id_problems(version["eform"]):
+            for problem in _applicant_mark_problems(version["eform"]):
                 yield Problem("services.yaml", label, f"{where}.eform", problem)
             for kind in ("documents", "refusal_grounds"):
                 codes = [item["code"] for item in version[kind]]

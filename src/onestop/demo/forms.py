@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from onestop.catalogue.packs import APPLICANT_ID
+from onestop.catalogue.packs import APPLICANT_ID, APPLICANT_PHONE
 
 # --- strings for a pattern -----------------------------------------------------------
 
@@ -246,7 +246,7 @@ def _filler(name: str, spec: Mapping[str, Any], ctx_id_pattern: str | None) -> F
     # strings
     if spec.get(APPLICANT_ID) is True:  # the applicant's own national ID
         return lambda rng, who, ctx: who.national_id
-    if name == "phone" and "pattern" in spec:
+    if spec.get(APPLICANT_PHONE) is True and "pattern" in spec:  # the applicant's own
         pattern = str(spec["pattern"])
         return lambda rng, who, ctx: who.phone if who.phone else pattern_value(pattern, rng)
     if spec.get("format") == "email":

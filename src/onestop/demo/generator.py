@@ -49,7 +49,7 @@ from typing import Any
 import holidays
 
 from onestop.applications.workflow import Workflow, clock_effect
-from onestop.catalogue.packs import APPLICANT_ID, applicant_id_properties
+from onestop.catalogue.packs import APPLICANT_ID, APPLICANT_PHONE, applicant_id_properties
 from onestop.core.calendar import WorkingCalendar
 from onestop.core.clock import Clock, Pause
 from onestop.demo.feedback import FeedbackInfo, FeedbackPlanner, FeedbackSummary
@@ -887,7 +887,7 @@ class HistoryPlan:
         return int(digits) if digits and "," not in pattern else 12
 
     def _phone_pattern(self) -> str | None:
-        return self._eform_patterns(lambda name, spec: name == "phone")
+        return self._eform_patterns(lambda name, spec: spec.get(APPLICANT_PHONE) is True)
 
     # --- weights ------------------------------------------------------------------------
 
