@@ -668,7 +668,7 @@ def test_the_counter_asks_for_the_applicants_own_phone_once_in_the_eforms_format
     for version in birth.versions.all():
         properties = {**version.eform["properties"], "mobile": {
             "type": "string", "title": "Mobile phone number", "pattern": "^\\+7[0-9]{10}$",
-            "x-applicant-phone": True}}
+            "x-description": {"en": "+7 and 10 digits"}, "x-applicant-phone": True}}
         version.eform = {**version.eform, "properties": properties,
                          "required": [*version.eform.get("required", []), "mobile"]}
         version.save()
@@ -680,11 +680,12 @@ def test_the_counter_asks_for_the_applicants_own_phone_once_in_the_eforms_format
 
     missing = page.post(f"/counter/{BIRTH}/", {**counter_form(page), "phone": ""})
     assert missing.status_code == 422
-    assert "Mobile phone number (required) This field is required." in text(missing)
+    assert ("Mobile phone number (required) +7 and 10 digits This field is required."
+            in text(missing))
     written_otherwise = page.post(f"/counter/{BIRTH}/",
                                   {**counter_form(page), "phone": "8 701 123 45 67"})
     assert written_otherwise.status_code == 422
-    assert ("Mobile phone number (required) is not in the expected format"
+    assert ("Mobile phone number (required) +7 and 10 digits is not in the expected format"
             in text(written_otherwise))
     assert Application.objects.count() == 0
 

@@ -118,10 +118,14 @@ class CitizenForm(StaffForm):
             # this one (the e-form leaves it out): named as the pack names it, and required
             # where the e-form requires it
             spec = eform["properties"][name]
-            label = (localize(spec.get("x-title"), get_language() or "en", fallbacks)
-                     or spec.get("title"))
+            language = get_language() or "en"
+            label = localize(spec.get("x-title"), language, fallbacks) or spec.get("title")
             if label:
                 self.fields[field].label = str(label)
+            help_text = (localize(spec.get("x-description"), language, fallbacks)
+                         or spec.get("description"))
+            if help_text:
+                self.fields[field].help_text = str(help_text)
             if name in (eform.get("required") or []):
                 self.fields[field].required = True
 
