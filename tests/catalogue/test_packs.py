@@ -122,6 +122,15 @@ def test_an_invalid_eform_schema_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_the_national_ids_name_is_given_in_every_language_of_the_pack(tmp_path: Path) -> None:
+    pack = copy_pack(tmp_path)
+    edit(pack / "pack.yaml", lambda h: h["country"].update(national_id_name={"en": "TIN"}))
+    with pytest.raises(PackInvalid) as caught:
+        read_pack(pack)
+    assert [str(p) for p in caught.value.problems] == [
+        "pack.yaml: country: national_id_name: 'kk' is a required property"]
+
+
 def test_the_applicants_phone_and_email_fields_are_declared_once_as_strings(
     tmp_path: Path,
 ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -50,7 +49,12 @@ from onestop.catalogue.packs import (
     APPLICANT_PHONE,
     marked_properties,
 )
-from onestop.catalogue.selectors import current_standard, search_services, service_by_code
+from onestop.catalogue.selectors import (
+    current_standard,
+    national_id_label,
+    search_services,
+    service_by_code,
+)
 from onestop.centres import selectors as queue_selectors
 from onestop.centres import services as queue
 from onestop.centres.models import Centre
@@ -101,16 +105,18 @@ def counter(request: HttpRequest) -> HttpResponse:
 class CitizenForm(StaffForm):
     """Who the operator applies for; `submission` makes a re-sent form one application."""
 
-    national_id = forms.CharField(label=gettext_lazy("National ID number (IIN)"), max_length=32)
+    national_id = forms.CharField(label=gettext_lazy("National ID number"), max_length=32)
     applicant_name = forms.CharField(label=gettext_lazy("Full name"), max_length=200)
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32, required=False,
                             widget=forms.TextInput(attrs={"type": "tel"}))
     email = forms.EmailField(label=gettext_lazy("Email"), max_length=254, required=False)
     submission = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args: Any, standard: ServiceStandard, fallbacks: Sequence[str],
+    def __init__(self, *args: Any, standard: ServiceStandard, country: Country,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["national_id"].label = national_id_label(country)
+        fallbacks = country.languages
         eform = standard.eform or {}
         self.eform, self.own = eform, own_fields(standard)
         for field, name in self.own.items():
@@ -193,14 +199,13 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
     # The e-form's fields for the applicant's own national ID, phone and e-mail are the
     # citizen's, asked once above the e-form; services.submit fills them in.
     own = own_fields(standard)
-    fallbacks = service.country.languages
     language = {"standard": standard, "language": get_language() or "en",
-                "fallbacks": fallbacks, "omit": own.values()}
+                "fallbacks": service.country.languages, "omit": own.values()}
     if request.method != "POST":
         citizen = CitizenForm(initial={"submission": uuid.uuid4().hex}, standard=standard,
-                              fallbacks=fallbacks)
+                              country=service.country)
         return _counter_form(request, service, standard, citizen, ApplicationForm(**language))
-    citizen = CitizenForm(request.POST, standard=standard, fallbacks=fallbacks)
+    citizen = CitizenForm(request.POST, standard=standard, country=service.country)
     application = ApplicationForm(request.POST, request.FILES, **language)
     if not all([citizen.is_valid(), application.is_valid()]):
         return _counter_form(request, service, standard, citizen, application, status=422)
@@ -231,7 +236,7 @@ def counter_service(request: HttpRequest, code: str) -> HttpResponse:
         fresh = request.POST.copy()
         fresh["submission"] = uuid.uuid4().hex
         return _counter_form(request, service, standard,
-                             CitizenForm(fresh, standard=standard, fallbacks=fallbacks),
+                             CitizenForm(fresh, standard=standard, country=service.country),
                              application,
                              problem=str(exc), status=STATUS.get(type(exc), 400))
     _link_to_ticket(request, user, submitted.application)

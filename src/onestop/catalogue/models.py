@@ -21,6 +21,8 @@ class Country(models.Model):
     time_zone = models.CharField(max_length=64)
     currency = models.CharField(max_length=3)
     calendar_rules = models.JSONField(default=dict)
+    # what the country calls its national identification number, per language (IIN, PINFL)
+    national_id_name = models.JSONField(default=dict, blank=True)
     loaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -165,6 +165,7 @@ PACK_HEADER_SCHEMA: dict[str, Any] = _obj(
                 "time_zone": {"type": "string", "minLength": 1},
                 "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
                 "regions": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+                "national_id_name": {"type": "object"},
             },
         ),
         "calendar": {"type": "object"},
@@ -183,6 +184,8 @@ def _schemas(lang: str) -> dict[str, dict[str, Any]]:
             {
                 **PACK_HEADER_SCHEMA["properties"]["country"]["properties"],
                 "name": text,
+                # what the country calls its national identification number (IIN, PINFL)
+                "national_id_name": text,
                 "regions": {
                     "type": "array",
                     "minItems": 1,

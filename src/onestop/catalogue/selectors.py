@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.catalogue.models import Agency, Country, LifeSituation, Service, ServiceStandard
 from onestop.core.calendar import WorkingCalendar
 from onestop.core.revisions import RevisionCache
-from onestop.core.text import search_words
+from onestop.core.text import localize, search_words
 
 
 def countries() -> QuerySet[Country]:
@@ -164,3 +166,13 @@ def calendar_for(country: Country) -> WorkingCalendar:
     if calendar is None:
         calendar = _calendars[key] = country.working_calendar()
     return calendar
+
+
+def national_id_label(country: Country | None) -> str:
+    """What a form calls the citizen's national ID: the general words, with the country's
+    own name of it from its pack ("National ID number (IIN)", "(PINFL)") in the reader's
+    language."""
+    label = _("National ID number")
+    name = (localize(country.national_id_name, get_language() or "en", country.languages)
+            if country is not None else "")
+    return f"{label} ({name})" if name else label

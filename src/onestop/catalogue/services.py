@@ -133,6 +133,7 @@ def load_pack(pack: Pack) -> LoadReport:
             "time_zone": pack.country["time_zone"],
             "currency": pack.country["currency"],
             "calendar_rules": pack.calendar,
+            "national_id_name": pack.country.get("national_id_name") or {},
         },
     )
     report.add("country", outcome)

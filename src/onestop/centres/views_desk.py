@@ -39,7 +39,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from onestop.accounts.models import User
 from onestop.accounts.roles import Role
-from onestop.catalogue.selectors import local_today
+from onestop.catalogue.models import Country
+from onestop.catalogue.selectors import local_today, national_id_label
 from onestop.centres import appointments, selectors, services, stats
 from onestop.centres.models import (
     Centre,
@@ -342,6 +343,10 @@ class RedirectForm(forms.Form):
 class IdentifyForm(forms.Form):
     national_id = forms.CharField(label=gettext_lazy("National ID number"), max_length=32)
 
+    def __init__(self, *args: Any, country: Country, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["national_id"].label = national_id_label(country)
+
 
 def _mark_invalid(form: forms.Form) -> None:
     """Point each input with an error at its message, for screen readers."""
@@ -403,7 +408,7 @@ def _desk_page(request: HttpRequest, *, problem: str = "", status: int = 200,
         "open_form": OpenCounterForm(centre=centre),
         "call_form": CallNumberForm(),
         "redirect_form": RedirectForm(centre=centre),
-        "identify_form": IdentifyForm(),
+        "identify_form": IdentifyForm(country=centre.country),
         "time_zone": centre.country.time_zone,
     }
     context.update(forms_)
@@ -489,7 +494,7 @@ def desk_act(request: HttpRequest, action: str) -> HttpResponse:
                     "old": before.number if before else "", "group": ticket.group.code,
                     "number": ticket.number}
         elif action == "identify":
-            form = IdentifyForm(request.POST)
+            form = IdentifyForm(request.POST, country=centre.country)
             if not form.is_valid():
                 return _desk_page(request, status=422, identify_form=form)
             ticket = services.identify(operator=operator,
