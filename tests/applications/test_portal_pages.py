@@ -177,6 +177,9 @@ def test_a_new_form_starts_with_the_applicants_own_email_and_takes_a_phone_as_co
     assert re.search(r'name="eform-email" value="aigerim@example.kz"', page.content.decode())
     assert "E-mail (optional)" not in text(page)
     assert "Mobile phone number (optional)" in text(page)  # nothing known: the citizen's
+    # a phone's dialling pad for it, and the browser may offer its own number
+    assert re.search(r'<input type="tel" name="eform-mobile"[^>]*autocomplete="tel"',
+                     page.content.decode())
 
     sent = me.post(f"/apply/{BIRTH}/", application_form(
         me, **{"eform-email": "", "eform-mobile": "+77015550101"}))

@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from onestop.applications.services import FORM_DOCUMENT, UploadedDocument
 from onestop.catalogue.models import ServiceStandard
-from onestop.catalogue.packs import applicant_id_properties
+from onestop.catalogue.packs import APPLICANT_PHONE, applicant_id_properties
 from onestop.core.text import enum_titles, localize
 
 PREFIX = "eform"
@@ -229,7 +229,11 @@ def _string_field(spec: Mapping[str, Any], required: bool,
         return field, PLAIN
     validators = [RegexValidator(spec["pattern"])] if isinstance(spec.get("pattern"), str) else []
     field = forms.CharField(required=required, validators=validators, **lengths, **common)
-    if validators and DIGITS.match(spec["pattern"]):
+    if spec.get(APPLICANT_PHONE) is True:
+        # the applicant's own phone: a phone's dialling pad, and the browser's own number
+        field.widget.input_type = "tel"
+        field.widget.attrs["autocomplete"] = "tel"
+    elif validators and DIGITS.match(spec["pattern"]):
         field.widget.attrs["inputmode"] = "numeric"  # digits only: a phone's number pad
     return field, PLAIN
 
