@@ -60,7 +60,7 @@ from onestop.catalogue.models import (
 )
 from onestop.catalogue.packs import (
     APPLICANT_EMAIL,
-    APPLICANT_ID,
+    APPLICANT_FACTS,
     APPLICANT_PHONE,
     applicant_id_properties,
     marked_properties,
@@ -1122,12 +1122,9 @@ def applicant_fields(standard: ServiceStandard | None, *, national_id: str = "",
     form shown before it is submitted: the portal's new form, a proactive offer."""
     if standard is None:
         return {}
-    known = {}
-    for mark, value in ((APPLICANT_ID, national_id), (APPLICANT_PHONE, phone),
-                        (APPLICANT_EMAIL, email)):
-        if value:
-            known.update(dict.fromkeys(marked_properties(standard.eform, mark), value))
-    return known
+    given = {"national_id": national_id, "phone": phone, "email": email}
+    return {name: given[fact] for fact, mark in APPLICANT_FACTS.items() if given[fact]
+            for name in marked_properties(standard.eform, mark)}
 
 
 def _prefill(standard: ServiceStandard | None, source: Application) -> dict[str, Any]:

@@ -43,12 +43,7 @@ from onestop.applications.views_office import (
 )
 from onestop.applications.views_portal import receipt_response
 from onestop.catalogue.models import Country, Service, ServiceStandard
-from onestop.catalogue.packs import (
-    APPLICANT_EMAIL,
-    APPLICANT_ID,
-    APPLICANT_PHONE,
-    marked_properties,
-)
+from onestop.catalogue.packs import APPLICANT_FACTS, marked_properties
 from onestop.catalogue.selectors import (
     current_standard,
     national_id_label,
@@ -116,7 +111,7 @@ class CitizenForm(StaffForm):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["national_id"].label = national_id_label(country)
-        fallbacks = country.languages
+        language, fallbacks = get_language() or "en", country.languages
         eform = standard.eform or {}
         self.eform, self.own = eform, own_fields(standard)
         for field, name in self.own.items():
@@ -124,7 +119,6 @@ class CitizenForm(StaffForm):
             # this one (the e-form leaves it out): named as the pack names it, and required
             # where the e-form requires it
             spec = eform["properties"][name]
-            language = get_language() or "en"
             label = localize(spec.get("x-title"), language, fallbacks) or spec.get("title")
             if label:
                 self.fields[field].label = str(label)
@@ -168,12 +162,8 @@ class CitizenForm(StaffForm):
 def own_fields(standard: ServiceStandard) -> dict[str, str]:
     """The citizen's fields (`national_id`, `phone`, `email`) that stand for an e-form field
     the pack marks as the applicant's own, each with that field's name."""
-    own = {}
-    for field, mark in (("national_id", APPLICANT_ID), ("phone", APPLICANT_PHONE),
-                        ("email", APPLICANT_EMAIL)):
-        for name in marked_properties(standard.eform, mark):
-            own[field] = name
-    return own
+    return {fact: name for fact, mark in APPLICANT_FACTS.items()
+            for name in marked_properties(standard.eform, mark)}
 
 
 def _counter_service(request: HttpRequest, code: str) -> tuple[Service, ServiceStandard] | None:

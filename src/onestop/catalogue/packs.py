@@ -514,6 +514,11 @@ APPLICANT_MARKS = {APPLICANT_ID: "national ID", APPLICANT_PHONE: "phone",
                    APPLICANT_EMAIL: "e-mail"}
 """The marks of the applicant's own facts, with what each names (for the load's messages)."""
 
+APPLICANT_FACTS = {"national_id": APPLICANT_ID, "phone": APPLICANT_PHONE,
+                   "email": APPLICANT_EMAIL}
+"""Each fact a submission gives of its applicant (as `services.submit` and the counter name
+it), with the mark of the e-form field that holds it."""
+
 
 def marked_properties(eform: Mapping[str, Any] | None, mark: str) -> list[str]:
     """The names of the properties of `eform` carrying `mark: true`."""
