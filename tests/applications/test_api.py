@@ -210,9 +210,9 @@ def test_a_submission_answers_with_what_it_wrote_without_reading_it_back(
         f"/api/v1/applications/{application.number}").json()["working_seconds_left"]
     events = list(application.events.order_by("pk"))
     assert [e.action for e in events] == ["submit", "issue"]
+    # issued in the moment it was submitted: told the result, not "received" before it
     messages = Message.objects.filter(subject_id=application.number).order_by("pk")
-    assert [m.template for m in messages] == [
-        "application_submitted", "result_issued", "rate_service"]
+    assert [m.template for m in messages] == ["result_issued", "rate_service"]
     assert {m.recipient for m in messages} == {"citizen@example.kz"}
     entries = list(AuditEntry.objects.filter(subject_id=application.number)
                    .order_by("sequence"))

@@ -751,8 +751,20 @@ def _create(
         data={"channel": channel, "standard_from": standard.valid_from.isoformat(),
               "documents": sorted(d.code for d in documents)},
     )
-    _notify(application, "application_submitted")
+    pending = _pending.get()
+    if pending is None:  # submit() always collects its rows
+        raise RuntimeError("_create runs inside _audited()")
+    told_before = len(pending.messages)
     offer_due = _advance_automatically(application, workflow, now, new=True)
+    if application.completed_at is None:
+        # "Received", ahead of what the system's own steps told. An application decided
+        # in the moment it is submitted (an instant service) is not told so: its result's
+        # message says it all, where a "received" SMS in the same second is noise the
+        # country pays for.
+        later = pending.messages[told_before:]
+        del pending.messages[told_before:]
+        _notify(application, "application_submitted")
+        pending.messages.extend(later)
     insert_new([application])
     stored = [
         _store_document(application, document, ApplicationDocument.Kind.SUBMITTED, submitted_by)
