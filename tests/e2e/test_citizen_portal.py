@@ -196,3 +196,35 @@ def test_the_pages_fit_a_phone_screen(open_page: Any, birth: Service, citizen: U
         page.goto(path)
         fits_the_screen(page)
         assert_accessible(page)
+
+
+def test_a_citizen_gives_her_phone_in_my_account_on_a_phone(
+    open_page: Any, citizen: User
+) -> None:
+    """From the menu to "My account" on a phone's screen: a number written as people write
+    it is kept in international form; one without the country code is refused next to the
+    field, and the saved one stays."""
+    page = signed_in(open_page, "/cabinet/", viewport=PHONE)
+    with page.expect_navigation():
+        page.get_by_role("navigation").get_by_role("link", name="My account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+    expect(page.get_by_text("900101300011")).to_be_visible()
+    assert_accessible(page)
+    fits_the_screen(page)
+
+    phone = page.get_by_label("Mobile phone")
+    expect(phone).to_have_attribute("type", "tel")
+    phone.fill("+7 701 555 01 11")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Your contact details are saved.")
+    expect(page.get_by_label("Mobile phone")).to_have_value("+77015550111")
+
+    page.get_by_label("Mobile phone").fill("8 701 555 01 12")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Write the number in international form")
+    expect(page.get_by_label("Mobile phone")).to_have_value("8 701 555 01 12")
+    assert_accessible(page)
+    citizen.refresh_from_db()
+    assert citizen.phone == "+77015550111"

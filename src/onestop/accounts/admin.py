@@ -35,7 +35,7 @@ class UserAdmin(AdminsOnly, DjangoUserAdmin):
     list_filter = ("role", "is_active")
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
-        ("onestop", {"fields": ("role", "agency", "centre", "national_id")}),
+        ("onestop", {"fields": ("role", "agency", "centre", "national_id", "phone")}),
     )
 
 

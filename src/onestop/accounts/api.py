@@ -62,6 +62,16 @@ class MeOut(Schema):
     agency: str | None
     centre: str | None
     country: str | None
+    email: str = Field(description="where messages go first ('' when none)")
+    phone: str = Field(description="mobile phone for SMS, without an e-mail ('' when none)")
+
+
+class ContactIn(Schema):
+    email: str | None = Field(default=None, max_length=254,
+                              description="a new e-mail address; '' removes it")
+    phone: str | None = Field(default=None, max_length=40,
+                              description="a new mobile phone in international form, "
+                                          "e.g. +77011234567; '' removes it")
 
 
 @router.post(
@@ -101,6 +111,24 @@ def revoke_token(request: HttpRequest) -> Status[None]:
 @router.get("/me", auth=bearer, response={200: MeOut, 401: ErrorOut}, summary="Who am I")
 def me(request: HttpRequest) -> MeOut:
     user: User = request.auth  # type: ignore[attr-defined]
+    return _me(user)
+
+
+@router.patch("/me", auth=bearer, response={200: MeOut, 401: ErrorOut, 422: ErrorOut},
+              summary="Change my contact details")
+def change_contact(request: HttpRequest, payload: ContactIn) -> MeOut:
+    """The e-mail address and mobile phone where messages about the user's applications
+    (or, for staff, their alerts) go: e-mail first, else SMS. A field left out stays as
+    it is; every problem is named at once (422) and nothing is changed then."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    try:
+        services.update_contact(user, email=payload.email, phone=payload.phone)
+    except services.ContactInvalid as exc:
+        raise HttpError(422, str(exc)) from exc
+    return _me(user)
+
+
+def _me(user: User) -> MeOut:
     country = user.agency.country.code if user.agency else (
         user.centre.country.code if user.centre else None
     )
@@ -110,4 +138,6 @@ def me(request: HttpRequest) -> MeOut:
         agency=user.agency.code if user.agency else None,
         centre=user.centre.code if user.centre else None,
         country=country,
+        email=user.email,
+        phone=user.phone,
     )

@@ -26,6 +26,9 @@ class User(AbstractUser):
         Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
     )
     national_id = models.CharField(max_length=32, blank=True, default="")
+    # Where messages about the user's applications go when an application gives no
+    # address of its own: e-mail (AbstractUser.email) first, else this mobile phone by SMS.
+    phone = models.CharField(max_length=32, blank=True, default="")
 
     @property
     def is_citizen(self) -> bool:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import re
 import secrets
 from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import ApiToken, User
 from onestop.accounts.roles import STAFF_ROLES, Role, scope_problem
+from onestop.audit.services import record
 from onestop.catalogue.models import Agency
 from onestop.centres.models import Centre
 from onestop.core.revisions import RevisionCache
@@ -149,3 +153,64 @@ def revoke_token(*, user: User, key: str | None = None, token_id: int | None = N
     if token_id is not None:
         tokens = tokens.filter(pk=token_id)
     return tokens.update(revoked_at=timezone.now())
+
+
+# A mobile number in international form: "+", the country code and the number, 8 to 15
+# digits in all (ITU-T E.164). Spaces, dashes, dots and brackets people write are dropped.
+PHONE = re.compile(r"\+[1-9][0-9]{7,14}")
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+
+
+class ContactInvalid(AccountError):
+    """Contact details that cannot be kept; `problems` maps each field to its message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems.items()))
+        self.problems = problems
+
+
+def contact_problems(*, email: str, phone: str) -> dict[str, str]:
+    """What is wrong with an e-mail address and a mobile phone number (both may be empty),
+    each already stripped; the phone as `normalise_phone` leaves it."""
+    problems: dict[str, str] = {}
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            problems["email"] = _("Enter an e-mail address such as name@example.org.")
+        if len(email) > User._meta.get_field("email").max_length:  # type: ignore[operator]
+            problems["email"] = _("This e-mail address is too long.")
+    if phone and not PHONE.fullmatch(phone):
+        problems["phone"] = _("Write the number in international form: + and the "
+                              "country code, then the number; 8 to 15 digits in all.")
+    return problems
+
+
+def normalise_phone(raw: str) -> str:
+    """A phone number as onestop keeps it: what was typed, without spaces, dashes, dots
+    and brackets."""
+    return _PHONE_SEPARATORS.sub("", raw.strip())
+
+
+@transaction.atomic
+def update_contact(user: User, *, email: str | None = None, phone: str | None = None) -> list[str]:
+    """Change the user's own e-mail address and mobile phone (None: leave as it is; "":
+    remove), where messages about their applications go. Returns the fields changed.
+    Raises ContactInvalid, every problem at once, and changes nothing then. A change is
+    recorded in the audit chain by the names of the fields changed, never their values:
+    a contact changed by someone else is how messages meant for a citizen are diverted."""
+    wanted = {
+        "email": user.email if email is None else email.strip(),
+        "phone": user.phone if phone is None else normalise_phone(phone),
+    }
+    if problems := contact_problems(**wanted):
+        raise ContactInvalid(problems)
+    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(user, name, wanted[name])
+    user.save(update_fields=changed)
+    record(actor_username=user.username, actor_role=user.role, action="account.contact",
+           subject_type="user", subject_id=str(user.pk), data={"changed": changed})
+    return changed

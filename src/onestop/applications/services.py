@@ -347,14 +347,18 @@ def _store_document(
 
 
 def _notify(application: Application, template: str, extra: dict[str, Any] | None = None) -> None:
-    """Tell the citizen, by the address they gave, in the country's first language."""
+    """Tell the citizen, by the address the application gave or else their account's
+    (e-mail, then SMS), in the country's first language."""
     recipient, channel = (
         (application.applicant_email, "email")
         if application.applicant_email
         else (application.applicant_phone, "sms")
     )
     if not recipient and application.applicant is not None:
-        recipient, channel = application.applicant.email, "email"
+        # no address of its own: the applicant's account, as it is now
+        account = application.applicant
+        recipient, channel = (account.email, "email") if account.email else (account.phone,
+                                                                              "sms")
     if not recipient:
         return
     country = application.country

@@ -114,10 +114,10 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         except NotFound:
             return _not_found(request)
     online = bool(services.CHANNEL_OFFERED_AS["portal"] & set(standard.channels))
-    # what the state knows of the applicant: their national ID and e-mail fill the e-form's
-    # fields marked as theirs (services.submit fills them in when left empty)
+    # what the state knows of the applicant: their national ID, e-mail and phone fill the
+    # e-form's fields marked as theirs (services.submit fills them in when left empty)
     known = services.applicant_fields(standard, national_id=user.national_id,
-                                      email=user.email)
+                                      email=user.email, phone=user.phone)
     options: dict[str, Any] = {"standard": standard, "language": _language(country),
                                "fallbacks": country.languages, "filled_in": known}
     token = request.POST.get("token", "")

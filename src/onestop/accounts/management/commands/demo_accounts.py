@@ -53,6 +53,11 @@ class Command(BaseCommand):
                     national_id="900101300011" if role == "citizen" else "",
                     validate=False,
                 )
+                if role == "citizen":
+                    # an address on a reserved domain: the demo's messages to the citizen
+                    # land in the outbox file (README), and none can reach a real person
+                    User.objects.filter(username=username).update(
+                        email=f"{username}@example.org")
             rows.append((role, username, password))
         self.stdout.write("Demo accounts (sign in at /accounts/login/):")
         for role, username, password in rows:
