@@ -162,7 +162,7 @@ def test_a_new_form_starts_with_the_applicants_own_email_and_takes_a_phone_as_co
 ) -> None:
     """Fields marked as the applicant's own e-mail and phone: the account's e-mail is
     filled in (and in again when cleared); a phone typed into the e-form is the
-    application's contact, which the account does not hold."""
+    application's contact; the account's phone, once given, is filled in as well."""
     citizen.email = "aigerim@example.kz"
     citizen.save(update_fields=["email"])
     eform = {**EFORM, "properties": {
@@ -190,6 +190,14 @@ def test_a_new_form_starts_with_the_applicants_own_email_and_takes_a_phone_as_co
         "aigerim@example.kz", "aigerim@example.kz")
     assert (application.form_data["mobile"], application.applicant_phone) == (
         "+77015550101", "+77015550101")
+
+    # with a phone in "My account", the phone field starts with it too
+    citizen.phone = "+77015550202"
+    citizen.save(update_fields=["phone"])
+    page = me.get(f"/apply/{BIRTH}/")
+    assert re.search(r'<input type="tel" name="eform-mobile" value="\+77015550202"',
+                     page.content.decode())
+    assert "Mobile phone number (optional)" not in text(page)
 
 
 def test_the_form_in_russian(birth: Service, me: Client) -> None:
