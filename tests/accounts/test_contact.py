@@ -1,18 +1,23 @@
-"""My account: the user's own e-mail and mobile phone, on the page and through the API,
-and the messages about a citizen's applications that go to them."""
+"""My account: the user's own e-mail and mobile phone, each new one confirmed by the code
+sent to it, on the page and through the API, and the messages about a citizen's
+applications that go to them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from onestop.accounts import services
 from onestop.accounts.models import User
 from onestop.audit.models import AuditEntry
 from onestop.audit.selectors import verify_chain
 from onestop.catalogue.models import Country
 from onestop.notifications.models import Message
+from onestop.notifications.rendering import render
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +28,13 @@ def test_the_page_asks_for_a_sign_in(client: Client) -> None:
     assert answer["Location"].startswith("/accounts/login/?next=/accounts/")
 
 
-def test_a_citizen_sees_their_account_and_changes_their_phone(
+def sent_code(address: str) -> str:
+    """The code in the newest message queued to `address`."""
+    message = Message.objects.filter(template="contact_code", recipient=address).latest("pk")
+    return str(message.context["code"])
+
+
+def test_a_citizen_changes_their_phone_with_the_code_sent_to_it(
     make_user: Callable[..., User], client: Client,
 ) -> None:
     citizen = make_user("citizen", national_id="900101300011")
@@ -36,23 +47,97 @@ def test_a_citizen_sees_their_account_and_changes_their_phone(
     assert 'type="tel"' in text
     assert 'autocomplete="tel"' in text
     assert 'href="/accounts/password/"' in text
+    assert "Waiting for a code" not in text
 
-    saved = client.post("/accounts/", {"email": "", "phone": " +7 (701) 123-45-67 "},
-                        follow=True)
-    assert saved.status_code == 200
-    assert "Your contact details are saved." in saved.content.decode()
+    asked = client.post("/accounts/", {"intent": "contact", "email": "",
+                                       "phone": " +7 (701) 123-45-67 "}, follow=True)
+    text = asked.content.decode()
+    assert "We sent a code to each new address." in text
+    assert "A code was sent to +77011234567 by SMS." in text
+    assert 'autocomplete="one-time-code"' in text
     citizen.refresh_from_db()
-    assert (citizen.email, citizen.phone) == ("", "+77011234567")
-    assert 'value="+77011234567"' in saved.content.decode()
-    # the change is in the audit chain, by the field's name and never its value
+    assert citizen.phone == ""  # not before the code
+    message = Message.objects.get(template="contact_code")
+    assert (message.channel, message.recipient, message.subject_type) == (
+        "sms", "+77011234567", "user")
+    code = sent_code("+77011234567")
+    assert len(code) == 6
+    assert code.isdigit()
+
+    wrong = client.post("/accounts/", {"intent": "confirm",
+                                       "code": "000000" if code != "000000" else "111111"})
+    assert wrong.status_code == 422
+    assert "This code is wrong." in wrong.content.decode()
+    citizen.refresh_from_db()
+    assert citizen.phone == ""
+
+    right = client.post("/accounts/", {"intent": "confirm", "code": code}, follow=True)
+    assert "Your mobile phone is confirmed and saved." in right.content.decode()
+    assert "Waiting for a code" not in right.content.decode()
+    citizen.refresh_from_db()
+    assert citizen.phone == "+77011234567"
+    assert 'value="+77011234567"' in right.content.decode()
+    # the change is in the audit chain, by the field's name, never its value or the code
     entry = AuditEntry.objects.get(action="account.contact")
     assert (entry.actor_username, entry.subject_type, entry.subject_id, entry.data) == (
-        citizen.username, "user", str(citizen.pk), {"changed": ["phone"]})
+        citizen.username, "user", str(citizen.pk), {"changed": ["phone"], "confirmed": True})
     assert verify_chain().ok
+    # a used code does not work twice
+    again = client.post("/accounts/", {"intent": "confirm", "code": code})
+    assert "No code is waiting" in again.content.decode()
 
-    again = client.post("/accounts/", {"email": "", "phone": "+77011234567"}, follow=True)
-    assert "Nothing was changed." in again.content.decode()
-    assert AuditEntry.objects.filter(action="account.contact").count() == 1
+    same = client.post("/accounts/", {"intent": "contact", "email": "",
+                                      "phone": "+77011234567"}, follow=True)
+    assert "Nothing was changed." in same.content.decode()
+    assert Message.objects.filter(template="contact_code").count() == 1
+
+    # removing an address needs no code
+    removed = client.post("/accounts/", {"intent": "contact", "email": "", "phone": ""},
+                          follow=True)
+    assert "Your contact details are saved." in removed.content.decode()
+    citizen.refresh_from_db()
+    assert citizen.phone == ""
+    assert AuditEntry.objects.filter(action="account.contact").latest("sequence").data == {
+        "changed": ["phone"], "confirmed": False}
+
+
+def test_codes_expire_wear_out_and_are_not_sent_without_end(
+    make_user: Callable[..., User],
+) -> None:
+    citizen = make_user("citizen")
+    start = timezone.now()
+    services.request_contact_change(citizen, email="a@example.org", now=start)
+    code = sent_code("a@example.org")
+    late = start + dt.timedelta(minutes=services.CODE_MINUTES, seconds=1)
+    with pytest.raises(services.ContactCodeWrong, match="No code is waiting, or it has expired"):
+        services.confirm_contact(citizen, code, now=late)
+
+    # a new code voids the one before; five wrong codes void the new one too
+    services.request_contact_change(citizen, email="a@example.org", now=start)
+    first, second = (m.context["code"] for m in Message.objects.filter(
+        template="contact_code").order_by("pk"))
+    if first != second:
+        with pytest.raises(services.ContactCodeWrong):
+            services.confirm_contact(citizen, first, now=start)
+    wrong = "000000" if second != "000000" else "111111"
+    for _ in range(services.CODE_ATTEMPTS - 2 if first != second else services.CODE_ATTEMPTS - 1):
+        with pytest.raises(services.ContactCodeWrong, match="This code is wrong"):
+            services.confirm_contact(citizen, wrong, now=start)
+    with pytest.raises(services.ContactCodeWrong, match="Too many wrong codes"):
+        services.confirm_contact(citizen, wrong, now=start)
+    with pytest.raises(services.ContactCodeWrong, match="No code is waiting"):
+        services.confirm_contact(citizen, second, now=start)
+    citizen.refresh_from_db()
+    assert citizen.email == ""
+
+    # at most CODES_PER_HOUR codes an hour: each is an SMS the country pays for
+    for n in range(services.CODES_PER_HOUR - 2):
+        services.request_contact_change(citizen, phone=f"+7701555000{n}", now=start)
+    with pytest.raises(services.ContactThrottled):
+        services.request_contact_change(citizen, phone="+77015559999", now=start)
+    assert Message.objects.filter(template="contact_code").count() == services.CODES_PER_HOUR
+    services.request_contact_change(citizen, phone="+77015559999",
+                                    now=start + dt.timedelta(hours=1, seconds=1))
 
 
 def test_bad_contact_details_are_named_and_nothing_is_changed(
@@ -62,7 +147,8 @@ def test_bad_contact_details_are_named_and_nothing_is_changed(
     citizen.email = "kept@example.org"
     citizen.save(update_fields=["email"])
     client.force_login(citizen)
-    answer = client.post("/accounts/", {"email": "not an address", "phone": "8 701 123 45 67"})
+    answer = client.post("/accounts/", {"intent": "contact", "email": "not an address",
+                                        "phone": "8 701 123 45 67"})
     assert answer.status_code == 422
     text = answer.content.decode()
     assert "Enter an e-mail address such as name@example.org." in text
@@ -72,6 +158,7 @@ def test_bad_contact_details_are_named_and_nothing_is_changed(
     citizen.refresh_from_db()
     assert (citizen.email, citizen.phone) == ("kept@example.org", "")
     assert not AuditEntry.objects.filter(action="account.contact").exists()
+    assert not Message.objects.exists()
 
 
 def test_staff_see_their_agency_and_what_goes_to_them(officer: User) -> None:
@@ -83,14 +170,22 @@ def test_staff_see_their_agency_and_what_goes_to_them(officer: User) -> None:
     assert "Civil Registry Department" in text  # the agency, by its name
 
 
-def test_the_page_speaks_the_readers_language(make_user: Callable[..., User]) -> None:
+def test_the_page_and_the_code_speak_the_readers_language(
+    make_user: Callable[..., User],
+) -> None:
     browser = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="ru")
     browser.force_login(make_user("citizen"))
     text = browser.get("/accounts/").content.decode()
     assert "Мой аккаунт" in text
     assert "Мобильный телефон" in text
-    refused = browser.post("/accounts/", {"email": "", "phone": "12345"}).content.decode()
+    refused = browser.post("/accounts/", {"intent": "contact", "email": "",
+                                          "phone": "12345"}).content.decode()
     assert "Запишите номер в международном формате" in refused
+    browser.post("/accounts/", {"intent": "contact", "email": "", "phone": "+77011234567"})
+    message = Message.objects.get(template="contact_code")
+    assert message.language == "ru"
+    rendered = render(template="contact_code", language="ru", context=message.context)
+    assert rendered.subject == f"Код onestop: {message.context['code']}"
 
 
 def test_the_api_shows_and_changes_the_contact(
@@ -100,10 +195,21 @@ def test_the_api_shows_and_changes_the_contact(
     me = api_client(citizen)
     assert me.get("/api/v1/auth/me").json()["phone"] == ""
 
-    changed = me.patch("/api/v1/auth/me", {"phone": "+998 90 123 45 67"},
-                       content_type="application/json")
-    assert changed.status_code == 200, changed.content
-    assert (changed.json()["email"], changed.json()["phone"]) == ("", "+998901234567")
+    asked = me.patch("/api/v1/auth/me", {"phone": "+998 90 123 45 67", "language": "uz"},
+                     content_type="application/json")
+    assert asked.status_code == 200, asked.content
+    body = asked.json()
+    assert body["phone"] == ""
+    assert [(p["field"], p["address"]) for p in body["pending"]] == [("phone", "+998901234567")]
+    assert Message.objects.get(template="contact_code").language == "uz"
+
+    wrong = me.post("/api/v1/auth/me/confirm", {"code": "12"}, content_type="application/json")
+    assert wrong.status_code == 422
+    assert "This code is wrong" in wrong.json()["detail"]
+    confirmed = me.post("/api/v1/auth/me/confirm", {"code": sent_code("+998901234567")},
+                        content_type="application/json")
+    assert confirmed.status_code == 200, confirmed.content
+    assert (confirmed.json()["phone"], confirmed.json()["pending"]) == ("+998901234567", [])
 
     refused = me.patch("/api/v1/auth/me", {"email": "@", "phone": "+0 12"},
                        content_type="application/json")
@@ -114,7 +220,7 @@ def test_the_api_shows_and_changes_the_contact(
     citizen.refresh_from_db()
     assert (citizen.email, citizen.phone) == ("", "+998901234567")
 
-    # a field left out stays; "" removes it
+    # a field left out stays; "" removes it at once
     assert me.patch("/api/v1/auth/me", {"email": "me@example.org"},
                     content_type="application/json").json()["phone"] == "+998901234567"
     assert me.patch("/api/v1/auth/me", {"phone": ""},
@@ -149,8 +255,8 @@ def test_a_citizen_without_an_email_is_told_by_sms_at_the_accounts_phone(
         ("result_issued", "sms", "+77015550111"), ("rate_service", "sms", "+77015550111")]
 
     # with an e-mail on the account, that comes first
-    me.patch("/api/v1/auth/me", {"email": "aigerim@example.org"},
-             content_type="application/json")
+    citizen.email = "aigerim@example.org"
+    citizen.save(update_fields=["email"])
     second = me.post("/api/v1/applications", RECORD_REQUEST, content_type="application/json")
     told = Message.objects.filter(subject_id=second.json()["number"])
     assert {(m.channel, m.recipient) for m in told} == {("email", "aigerim@example.org")}

@@ -31,7 +31,8 @@ def test_token_is_issued_stored_hashed_and_works(
     assert key.startswith(stored.prefix)
     me = client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert me.json() == {"username": user.username, "role": "citizen", "agency": None,
-                         "centre": None, "country": None, "email": "", "phone": ""}
+                         "centre": None, "country": None, "email": "", "phone": "",
+                         "pending": []}
 
 
 def test_revoked_token_stops_working(make_user: Callable[..., User], client: Client) -> None:

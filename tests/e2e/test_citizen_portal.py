@@ -26,6 +26,7 @@ from onestop.accounts.services import create_user
 from onestop.applications import services
 from onestop.applications.models import Application, Draft
 from onestop.catalogue.models import Country, Service
+from onestop.notifications.models import Message
 from tests.e2e.conftest import assert_accessible
 
 pytestmark = pytest.mark.browser
@@ -202,8 +203,8 @@ def test_a_citizen_gives_her_phone_in_my_account_on_a_phone(
     open_page: Any, citizen: User
 ) -> None:
     """From the menu to "My account" on a phone's screen: a number written as people write
-    it is kept in international form; one without the country code is refused next to the
-    field, and the saved one stays."""
+    it is sent a code and kept, in international form, once the code is typed; one
+    without the country code is refused next to the field, and the saved one stays."""
     page = signed_in(open_page, "/cabinet/", viewport=PHONE)
     with page.expect_navigation():
         page.get_by_role("navigation").get_by_role("link", name="My account").click()
@@ -217,7 +218,16 @@ def test_a_citizen_gives_her_phone_in_my_account_on_a_phone(
     phone.fill("+7 701 555 01 11")
     with page.expect_navigation():
         page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status")).to_contain_text("Your contact details are saved.")
+    expect(page.get_by_role("status")).to_contain_text("We sent a code to each new address")
+    expect(page.get_by_text("A code was sent to +77015550111 by SMS.")).to_be_visible()
+    assert_accessible(page)
+    fits_the_screen(page)
+    sent = Message.objects.get(template="contact_code", recipient="+77015550111")
+    page.get_by_label("Code", exact=True).fill(sent.context["code"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Your mobile phone is confirmed and saved.")
     expect(page.get_by_label("Mobile phone")).to_have_value("+77015550111")
 
     page.get_by_label("Mobile phone").fill("8 701 555 01 12")

@@ -49,6 +49,18 @@ def test_every_shipped_template_renders_in_every_language(template: str, languag
         assert "- Справка о рождении\n" in rendered.body
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_code_for_a_new_address_renders_in_every_language(language: str) -> None:
+    """Short enough for one SMS's subject: the code first, then what it is for."""
+    rendered = render(template="contact_code", language=language,
+                      context={"code": "042917", "minutes": 15})
+    assert rendered.language == language
+    assert rendered.subject.endswith("042917")
+    assert "042917" in rendered.body
+    assert "15" in rendered.body
+    assert "{" not in rendered.subject + rendered.body
+
+
 def test_templates_are_plain_text_and_optional_parts_disappear() -> None:
     context = {"number": "UZ-2026-000001", "service": "O‘zbek <tili> & \"test\""}
     rendered = render(template="application_submitted", language="uz", context=context)

@@ -56,6 +56,12 @@ class TokenOut(Schema):
     expires_at: dt.datetime
 
 
+class PendingOut(Schema):
+    field: str = Field(description="email or phone")
+    address: str
+    expires_at: dt.datetime
+
+
 class MeOut(Schema):
     username: str
     role: str
@@ -64,6 +70,9 @@ class MeOut(Schema):
     country: str | None
     email: str = Field(description="where messages go first ('' when none)")
     phone: str = Field(description="mobile phone for SMS, without an e-mail ('' when none)")
+    pending: list[PendingOut] = Field(
+        description="new addresses waiting for the code sent to each")
+
 
 
 class ContactIn(Schema):
@@ -72,6 +81,12 @@ class ContactIn(Schema):
     phone: str | None = Field(default=None, max_length=40,
                               description="a new mobile phone in international form, "
                                           "e.g. +77011234567; '' removes it")
+    language: str = Field(default="ru", pattern="^(kk|ru|uz|en)$",
+                          description="the language of the message carrying the code")
+
+
+class CodeIn(Schema):
+    code: str = Field(min_length=1, max_length=12, description="the six digits sent")
 
 
 @router.post(
@@ -114,16 +129,35 @@ def me(request: HttpRequest) -> MeOut:
     return _me(user)
 
 
-@router.patch("/me", auth=bearer, response={200: MeOut, 401: ErrorOut, 422: ErrorOut},
+@router.patch("/me", auth=bearer,
+              response={200: MeOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
               summary="Change my contact details")
 def change_contact(request: HttpRequest, payload: ContactIn) -> MeOut:
     """The e-mail address and mobile phone where messages about the user's applications
     (or, for staff, their alerts) go: e-mail first, else SMS. A field left out stays as
-    it is; every problem is named at once (422) and nothing is changed then."""
+    it is, "" removes it at once; a new address is used once its code, sent to it, is
+    given to POST /auth/me/confirm (`pending`). Every problem is named at once (422) and
+    nothing is changed then; too many codes in an hour: 429."""
     user: User = request.auth  # type: ignore[attr-defined]
     try:
-        services.update_contact(user, email=payload.email, phone=payload.phone)
+        services.request_contact_change(user, email=payload.email, phone=payload.phone,
+                                        language=payload.language)
     except services.ContactInvalid as exc:
+        raise HttpError(422, str(exc)) from exc
+    except services.ContactThrottled as exc:
+        raise HttpError(429, str(exc)) from exc
+    return _me(user)
+
+
+@router.post("/me/confirm", auth=bearer, response={200: MeOut, 401: ErrorOut, 422: ErrorOut},
+             summary="Confirm a new address with its code")
+def confirm_contact(request: HttpRequest, payload: CodeIn) -> MeOut:
+    """The code sent to a new e-mail address or phone: the address becomes the user's. A
+    wrong, expired or used-up code is a 422 saying which."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    try:
+        services.confirm_contact(user, payload.code)
+    except services.ContactCodeWrong as exc:
         raise HttpError(422, str(exc)) from exc
     return _me(user)
 
@@ -140,4 +174,6 @@ def _me(user: User) -> MeOut:
         country=country,
         email=user.email,
         phone=user.phone,
+        pending=[PendingOut(field=c.field, address=c.address, expires_at=c.expires_at)
+                 for c in services.pending_confirmations(user)],
     )

@@ -60,3 +60,29 @@ class ApiToken(models.Model):
     def is_active(self, now: dt.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class ContactConfirmation(models.Model):
+    """A new e-mail address or mobile phone waiting for the code sent to it: a user's
+    contact changes only once they type the code, so a mistyped number never receives
+    what onestop writes about them. Only a keyed hash of the code is kept."""
+
+    class Field(models.TextChoices):
+        EMAIL = "email", "e-mail"
+        PHONE = "phone", "mobile phone"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE,
+                             related_name="contact_confirmations")
+    field = models.CharField(max_length=8, choices=Field.choices)
+    address = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="contact_confirmation_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field} of user {self.user_id}"

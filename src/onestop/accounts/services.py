@@ -1,4 +1,5 @@
-"""Write use cases for accounts: creating users, issuing and revoking API tokens."""
+"""Write use cases for accounts: creating users, issuing and revoking API tokens, and a
+user's own contact details, confirmed by a code sent to each new address."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
@@ -14,15 +16,18 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from onestop.accounts.models import ApiToken, User
+from onestop.accounts.models import ApiToken, ContactConfirmation, User
 from onestop.accounts.roles import STAFF_ROLES, Role, scope_problem
 from onestop.audit.services import record
 from onestop.catalogue.models import Agency
 from onestop.centres.models import Centre
 from onestop.core.revisions import RevisionCache
+from onestop.notifications.services import enqueue
 
 T = TypeVar("T")
 TOKEN_PREFIX = "ost_"  # noqa: S105 (marks onestop tokens, e.g. for secret scanners)
@@ -169,6 +174,28 @@ class ContactInvalid(AccountError):
         self.problems = problems
 
 
+class ContactThrottled(AccountError):
+    """Too many codes sent to a user's new addresses lately: each costs an SMS."""
+
+
+class ContactCodeWrong(AccountError):
+    """A confirmation code that is wrong, expired, used up, or not waiting at all."""
+
+
+CODE_MINUTES = 15       # a code is accepted for this long
+CODE_ATTEMPTS = 5       # wrong codes typed before the waiting codes are void
+CODES_PER_HOUR = 5      # codes sent to one user's new addresses in an hour
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """What a change of contact did: the fields changed at once (an address removed) and
+    the confirmations waiting for the code sent to each new address."""
+
+    changed: list[str]
+    pending: list[ContactConfirmation]
+
+
 def contact_problems(*, email: str, phone: str) -> dict[str, str]:
     """What is wrong with an e-mail address and a mobile phone number (both may be empty),
     each already stripped; the phone as `normalise_phone` leaves it."""
@@ -192,25 +219,103 @@ def normalise_phone(raw: str) -> str:
     return _PHONE_SEPARATORS.sub("", raw.strip())
 
 
-@transaction.atomic
-def update_contact(user: User, *, email: str | None = None, phone: str | None = None) -> list[str]:
-    """Change the user's own e-mail address and mobile phone (None: leave as it is; "":
-    remove), where messages about their applications go. Returns the fields changed.
-    Raises ContactInvalid, every problem at once, and changes nothing then. A change is
-    recorded in the audit chain by the names of the fields changed, never their values:
-    a contact changed by someone else is how messages meant for a citizen are diverted."""
+def pending_confirmations(user: User, now: dt.datetime | None = None) -> list[ContactConfirmation]:
+    """The user's new addresses still waiting for their code, the newest per field."""
+    waiting = (user.contact_confirmations
+               .filter(confirmed_at__isnull=True, expires_at__gt=now or timezone.now(),
+                       attempts__lt=CODE_ATTEMPTS)
+               .order_by("-created_at"))
+    newest: dict[str, ContactConfirmation] = {}
+    for confirmation in waiting:
+        newest.setdefault(confirmation.field, confirmation)
+    return sorted(newest.values(), key=lambda c: c.field)
+
+
+def request_contact_change(
+    user: User, *, email: str | None = None, phone: str | None = None,
+    language: str = "ru", now: dt.datetime | None = None,
+) -> ContactChange:
+    """Change the user's own e-mail address and mobile phone, where messages about their
+    applications go (None: leave as it is; "": remove). A removal takes effect at once;
+    a new address only once the user types the code sent to it (`confirm_contact`), so a
+    mistyped number never receives what onestop writes about them. Raises ContactInvalid
+    (every problem at once) or ContactThrottled, and changes nothing then."""
+    now = now or timezone.now()
     wanted = {
         "email": user.email if email is None else email.strip(),
         "phone": user.phone if phone is None else normalise_phone(phone),
     }
     if problems := contact_problems(**wanted):
         raise ContactInvalid(problems)
-    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
-    if not changed:
-        return []
-    for name in changed:
-        setattr(user, name, wanted[name])
-    user.save(update_fields=changed)
+    removed = [name for name, value in wanted.items() if not value and getattr(user, name)]
+    new = {name: value for name, value in wanted.items()
+           if value and value != getattr(user, name)}
+    if new:
+        sent = user.contact_confirmations.filter(created_at__gt=now - dt.timedelta(hours=1))
+        if sent.count() + len(new) > CODES_PER_HOUR:
+            raise ContactThrottled(_("Too many codes were sent in the last hour: try again "
+                                     "later."))
+    pending: list[ContactConfirmation] = []
+    with transaction.atomic():
+        if removed:
+            _apply_contact(user, dict.fromkeys(removed, ""), confirmed=False)
+        for name, address in new.items():
+            # a new code for a field voids the codes sent for it before
+            user.contact_confirmations.filter(field=name, confirmed_at__isnull=True).update(
+                expires_at=now)
+            code = f"{secrets.randbelow(1_000_000):06d}"
+            pending.append(ContactConfirmation.objects.create(
+                user=user, field=name, address=address,
+                code_hash=_code_hash(user, name, address, code), created_at=now,
+                expires_at=now + dt.timedelta(minutes=CODE_MINUTES)))
+            enqueue(channel="email" if name == "email" else "sms", recipient=address,
+                    template="contact_code", language=language,
+                    context={"code": code, "minutes": CODE_MINUTES},
+                    subject_type="user", subject_id=str(user.pk))
+    return ContactChange(changed=removed, pending=pending)
+
+
+def confirm_contact(user: User, code: str, now: dt.datetime | None = None) -> str:
+    """Take the new address whose code this is; returns its field ("email" or "phone").
+    A wrong code counts against every waiting code, which are void after CODE_ATTEMPTS
+    wrong ones. Raises ContactCodeWrong."""
+    now = now or timezone.now()
+    waiting = pending_confirmations(user, now)
+    if not waiting:
+        raise ContactCodeWrong(_("No code is waiting, or it has expired: save the address "
+                                 "again to have a new code sent."))
+    code = code.strip()
+    for confirmation in waiting:
+        expected = _code_hash(user, confirmation.field, confirmation.address, code)
+        if constant_time_compare(confirmation.code_hash, expected):
+            with transaction.atomic():
+                confirmation.confirmed_at = now
+                confirmation.save(update_fields=["confirmed_at"])
+                _apply_contact(user, {confirmation.field: confirmation.address},
+                               confirmed=True)
+            return confirmation.field
+    ContactConfirmation.objects.filter(pk__in=[c.pk for c in waiting]).update(
+        attempts=F("attempts") + 1)
+    if all(c.attempts + 1 >= CODE_ATTEMPTS for c in waiting):
+        raise ContactCodeWrong(_("Too many wrong codes: save the address again to have a "
+                                 "new code sent."))
+    raise ContactCodeWrong(_("This code is wrong. Check the last message and type its "
+                             "six digits."))
+
+
+def _code_hash(user: User, field: str, address: str, code: str) -> str:
+    """The code bound to the user and the address, keyed with the server's secret."""
+    return salted_hmac("onestop.accounts.contact-code", f"{user.pk}:{field}:{address}:{code}",
+                       algorithm="sha256").hexdigest()
+
+
+def _apply_contact(user: User, values: dict[str, str], *, confirmed: bool) -> None:
+    """Write the fields and record the change in the audit chain by the names of the
+    fields, never their values: a contact changed by someone else is how messages meant
+    for a citizen are diverted."""
+    for name, value in values.items():
+        setattr(user, name, value)
+    user.save(update_fields=list(values))
     record(actor_username=user.username, actor_role=user.role, action="account.contact",
-           subject_type="user", subject_id=str(user.pk), data={"changed": changed})
-    return changed
+           subject_type="user", subject_id=str(user.pk),
+           data={"changed": sorted(values), "confirmed": confirmed})
