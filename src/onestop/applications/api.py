@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
@@ -28,6 +28,7 @@ from onestop.applications.errors import (
 )
 from onestop.applications.models import Application, ApplicationDocument, ProactiveOffer
 from onestop.applications.payments import PaymentDeclined
+from onestop.applications.views_portal import result_response
 from onestop.catalogue import selectors as catalogue
 from onestop.catalogue.api import resolve_country
 from onestop.catalogue.models import LifeSituation, Region, Service, ServiceStandard
@@ -308,6 +309,32 @@ def download_document(request: HttpRequest, number: str, document_id: int) -> Fi
     return FileResponse(document.file.open("rb"), as_attachment=True,
                         filename=f"{number}-{document.code}",
                         content_type=document.content_type)
+
+
+class ResultQuery(Schema):
+    lang: str | None = Field(default=None, pattern="^(kk|ru|uz|en)$",
+                             description="the document's language (default: the "
+                                         "country's first)")
+
+
+@router.get("/applications/{number}/result.pdf", auth=bearer,
+            response={200: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="The electronic document of a result the system issued")
+def result_document(request: HttpRequest, number: str,
+                    query: Query[ResultQuery]) -> HttpResponse:
+    """For an application issued by the system's own step (an instant service), which has
+    no file of an agency's: the result as a PDF, with a QR code of the public status page
+    that shows it was issued. 404 for any other application."""
+    user = auth_user(request)
+    try:
+        application = selectors.get_visible(user, number)
+    except ApplicationError as exc:
+        raise fail(exc) from exc
+    if not selectors.result_drawn_up_by_system(application):
+        raise HttpError(404, "this application has no result drawn up by onestop: its "
+                             "result, if any, is among its documents")
+    return result_response(request, application,
+                           query.lang or application.country.languages[0])
 
 
 class ActionIn(Schema):

@@ -119,6 +119,17 @@ def inbox(
         applications.order_by(waiting, left_when_stopped, "deadline_at", "pk"))
 
 
+def result_drawn_up_by_system(application: Application) -> bool:
+    """Whether the application's result is the electronic document onestop draws up on
+    request (receipts.result_for): issued by the system's own step (an instant service)
+    with no result document of an agency's. Such a result has no file of its own."""
+    return (application.outcome == "issued"
+            and application.events.filter(to_state=application.state,
+                                          actor_role="system").exists()
+            and not application.documents.filter(
+                kind=ApplicationDocument.Kind.RESULT).exists())
+
+
 def document(application: Application, document_id: int) -> ApplicationDocument:
     found = application.documents.filter(pk=document_id).first()
     if found is None:

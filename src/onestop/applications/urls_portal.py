@@ -15,6 +15,7 @@ urlpatterns = [
     path("cabinet/<str:number>/documents/<int:document_id>/", views.download_document,
          name="document"),
     path("cabinet/<str:number>/receipt.pdf", views.receipt, name="receipt"),
+    path("cabinet/<str:number>/result.pdf", views.result_document, name="result"),
     path("status/", views.status_lookup, name="status"),
     path("status/<str:number>/", views.status_detail, name="status_detail"),
 ]

@@ -367,6 +367,8 @@ def _application_page(request: HttpRequest, application: Application, workflow: 
         "refusal_ground": refusal_ground,
         "access_code": services.access_code(application),
         "payment": application.payments.order_by("-paid_at", "-pk").first(),
+        "result_name": localize(application.standard.result, language, languages),
+        "drawn_up_result": selectors.result_drawn_up_by_system(application),
     }, status=status)
 
 
@@ -382,6 +384,28 @@ def download_document(request: HttpRequest, number: str, document_id: int) -> Fi
     return FileResponse(document.file.open("rb"), as_attachment=True,
                         filename=f"{application.number}-{document.code}{extension}",
                         content_type=document.content_type)
+
+
+@citizen_required
+@require_GET
+def result_document(request: HttpRequest, number: str) -> HttpResponse:
+    """The electronic document of a result the system issued (an instant service)."""
+    application = _own(request, number)
+    if not selectors.result_drawn_up_by_system(application):
+        raise Http404("no result document drawn up by onestop")
+    return result_response(request, application, get_language() or
+                           application.country.languages[0])
+
+
+def result_response(request: HttpRequest, application: Application,
+                    language: str) -> HttpResponse:
+    """The result document PDF of `application` (receipts.render_result), as a download."""
+    code = services.access_code(application)
+    content = receipts.render_result(receipts.result_for(
+        application, status_url=status_url(request, application, code), language=language))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="result-{application.number}.pdf"'
+    return response
 
 
 def status_url(request: HttpRequest, application: Application, code: str) -> str:
