@@ -99,3 +99,38 @@ def test_only_the_applicant_gets_it_and_only_for_a_result_the_system_issued(
     browser.force_login(citizen)
     assert browser.get(f"/cabinet/{pending.number}/result.pdf").status_code == 404
     assert "result.pdf" not in browser.get(f"/cabinet/{pending.number}/").content.decode()
+
+
+def test_the_counter_prints_an_instant_result_for_the_citizen(
+    kz: Country, citizen: User, make_user: Callable[..., User],
+    api_client: Callable[[User | None], Client],
+) -> None:
+    operator = make_user("operator", centre_code="AST-01", country_code="kz")
+    at_counter = api_client(operator)
+    instant = apply(at_counter, {**RECORD, "national_id": "900101300011"})
+    pending = apply(at_counter, {**NAME_CHANGE, "national_id": "900101300011"})
+    counter = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    counter.force_login(operator)
+
+    page = counter.get(f"/counter/submitted/{instant.number}/").content.decode()
+    assert f'href="/counter/result/{instant.number}.pdf"' in page
+    # and on the application's page, when the citizen comes back for a printed copy
+    page = counter.get(f"/counter/applications/{instant.number}/").content.decode()
+    assert f'href="/counter/result/{instant.number}.pdf"' in page
+    printed = counter.get(f"/counter/result/{instant.number}.pdf")
+    assert printed.status_code == 200
+    assert printed["Content-Disposition"].startswith("inline;")
+    assert printed.content.startswith(b"%PDF")
+
+    assert "/counter/result/" not in counter.get(
+        f"/counter/submitted/{pending.number}/").content.decode()
+    assert "/counter/result/" not in counter.get(
+        f"/counter/applications/{pending.number}/").content.decode()
+    nothing = counter.get(f"/counter/result/{pending.number}.pdf")
+    assert nothing.status_code == 404
+    assert "This application has no result to print here" in nothing.content.decode()
+    assert counter.get("/counter/result/KZ-000000-NOSUCH00.pdf").status_code == 404
+
+    browser = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    browser.force_login(citizen)  # a citizen's own copy is in the cabinet, not here
+    assert browser.get(f"/counter/result/{instant.number}.pdf").status_code == 403

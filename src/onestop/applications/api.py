@@ -334,7 +334,7 @@ def result_document(request: HttpRequest, number: str,
         raise HttpError(404, "this application has no result drawn up by onestop: its "
                              "result, if any, is among its documents")
     return result_response(request, application,
-                           query.lang or application.country.languages[0])
+                           query.lang or application.country.languages[0], "attachment")
 
 
 class ActionIn(Schema):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("counter/submitted/<str:number>/", counter.counter_submitted,
          name="counter_submitted"),
     path("counter/receipt/<str:number>.pdf", counter.counter_receipt, name="counter_receipt"),
+    path("counter/result/<str:number>.pdf", counter.counter_result, name="counter_result"),
     path("counter/applications/<str:number>/", counter.counter_application,
          name="counter_application"),
     path("counter/applications/<str:number>/act/", counter.counter_act, name="counter_act"),

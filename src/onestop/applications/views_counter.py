@@ -41,7 +41,7 @@ from onestop.applications.views_office import (
     _show,
     _user,
 )
-from onestop.applications.views_portal import receipt_response
+from onestop.applications.views_portal import receipt_response, result_response
 from onestop.catalogue.models import Country, Service, ServiceStandard
 from onestop.catalogue.packs import APPLICANT_FACTS, marked_properties
 from onestop.catalogue.selectors import (
@@ -58,7 +58,7 @@ from onestop.core.text import localize
 
 CENTRE_CHANNELS = frozenset(services.CHANNEL_OFFERED_AS["centre"])
 COUNTER = Desk("office:counter_application", "office:counter_act", None,
-               "office:counter_document")
+               "office:counter_document", "office:counter_result")
 
 counter_only = _for_roles({Role.OPERATOR}, gettext_lazy(
     "The counter is open to the operators of a one-stop-shop centre only."))
@@ -278,6 +278,7 @@ def counter_submitted(request: HttpRequest, number: str) -> HttpResponse:
         return application
     return render(request, "applications/office/counter_submitted.html", {
         "application": application, "access_code": services.access_code(application),
+        "drawn_up_result": selectors.result_drawn_up_by_system(application),
     })
 
 
@@ -289,6 +290,22 @@ def counter_receipt(request: HttpRequest, number: str) -> HttpResponse:
     if isinstance(application, HttpResponse):
         return application
     return receipt_response(request, application, "inline")
+
+
+@require_GET
+@counter_only
+def counter_result(request: HttpRequest, number: str) -> HttpResponse:
+    """The result the system issued at once (an instant service), to print for the
+    citizen at the counter, whichever centre took the application."""
+    try:
+        application = selectors.get_visible(_user(request), number)
+    except NotFound:
+        return error_page(request, _("No application has this number."), 404)
+    if not selectors.result_drawn_up_by_system(application):
+        return error_page(request, _("This application has no result to print here: a "
+                                     "result the agency issued is among its documents."), 404)
+    return result_response(request, application, get_language() or
+                           application.country.languages[0], "inline")
 
 
 class FindForm(StaffForm):

@@ -374,6 +374,8 @@ class Desk:
     act: str
     assign: str | None
     document: str
+    # a result the system issued, drawn up to print (the counter); None: not offered
+    result: str | None = None
 
 
 OFFICE = Desk("office:application", "office:act", "office:assign", "office:document")
@@ -410,6 +412,8 @@ def _application_page(
     return render(request, "applications/office/application.html", {
         "application": application,
         "act_url": reverse(desk.act, args=[application.number]),
+        "result_url": reverse(desk.result, args=[application.number])
+        if desk.result and selectors.result_drawn_up_by_system(application) else "",
         "assign_url": reverse(desk.assign, args=[application.number]) if can_assign else "",
         "assign_form": assign_form if user.role == Role.SUPERVISOR else None,
         "can_take": can_assign and user.role == Role.OFFICER

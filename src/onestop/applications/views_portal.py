@@ -394,17 +394,19 @@ def result_document(request: HttpRequest, number: str) -> HttpResponse:
     if not selectors.result_drawn_up_by_system(application):
         raise Http404("no result document drawn up by onestop")
     return result_response(request, application, get_language() or
-                           application.country.languages[0])
+                           application.country.languages[0], "attachment")
 
 
-def result_response(request: HttpRequest, application: Application,
-                    language: str) -> HttpResponse:
-    """The result document PDF of `application` (receipts.render_result), as a download."""
+def result_response(request: HttpRequest, application: Application, language: str,
+                    disposition: str) -> HttpResponse:
+    """The result document PDF of `application` (receipts.render_result), shown `inline`
+    (to print at a counter) or as an `attachment`."""
     code = services.access_code(application)
     content = receipts.render_result(receipts.result_for(
         application, status_url=status_url(request, application, code), language=language))
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="result-{application.number}.pdf"'
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="result-{application.number}.pdf"')
     return response
 
 
