@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -74,15 +75,15 @@ class MeOut(Schema):
         description="new addresses waiting for the code sent to each")
 
 
-
 class ContactIn(Schema):
     email: str | None = Field(default=None, max_length=254,
                               description="a new e-mail address; '' removes it")
     phone: str | None = Field(default=None, max_length=40,
                               description="a new mobile phone in international form, "
                                           "e.g. +77011234567; '' removes it")
-    language: str = Field(default="ru", pattern="^(kk|ru|uz|en)$",
-                          description="the language of the message carrying the code")
+    language: str | None = Field(default=None, pattern="^(kk|ru|uz|en)$",
+                                 description="the language of the message carrying the "
+                                             "code (default: the site's)")
 
 
 class CodeIn(Schema):
@@ -141,7 +142,7 @@ def change_contact(request: HttpRequest, payload: ContactIn) -> MeOut:
     user: User = request.auth  # type: ignore[attr-defined]
     try:
         services.request_contact_change(user, email=payload.email, phone=payload.phone,
-                                        language=payload.language)
+                                        language=payload.language or settings.LANGUAGE_CODE)
     except services.ContactInvalid as exc:
         raise HttpError(422, str(exc)) from exc
     except services.ContactThrottled as exc:

@@ -233,7 +233,7 @@ def pending_confirmations(user: User, now: dt.datetime | None = None) -> list[Co
 
 def request_contact_change(
     user: User, *, email: str | None = None, phone: str | None = None,
-    language: str = "ru", now: dt.datetime | None = None,
+    language: str | None = None, now: dt.datetime | None = None,
 ) -> ContactChange:
     """Change the user's own e-mail address and mobile phone, where messages about their
     applications go (None: leave as it is; "": remove). A removal takes effect at once;
@@ -269,7 +269,7 @@ def request_contact_change(
                 code_hash=_code_hash(user, name, address, code), created_at=now,
                 expires_at=now + dt.timedelta(minutes=CODE_MINUTES)))
             enqueue(channel="email" if name == "email" else "sms", recipient=address,
-                    template="contact_code", language=language,
+                    template="contact_code", language=language or settings.LANGUAGE_CODE,
                     context={"code": code, "minutes": CODE_MINUTES},
                     subject_type="user", subject_id=str(user.pk))
     return ContactChange(changed=removed, pending=pending)
