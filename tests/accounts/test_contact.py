@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -260,3 +262,21 @@ def test_a_citizen_without_an_email_is_told_by_sms_at_the_accounts_phone(
     second = me.post("/api/v1/applications", RECORD_REQUEST, content_type="application/json")
     told = Message.objects.filter(subject_id=second.json()["number"])
     assert {(m.channel, m.recipient) for m in told} == {("email", "aigerim@example.org")}
+
+
+def test_an_administrator_gives_a_staff_members_contact_when_creating_them(
+    mini_country: Country,
+) -> None:
+    """`onestop users create --email --phone`: checked like the page's, not confirmed by
+    a code (the administrator vouches for a work address)."""
+    out = StringIO()
+    call_command("users", "create", "--role", "controller", "--username", "dana",
+                 "--password", "a long password 2026", "--email", " dana@gov.example ",
+                 "--phone", "+7 701 555 01 99", stdout=out)
+    dana = User.objects.get(username="dana")
+    assert (dana.email, dana.phone) == ("dana@gov.example", "+77015550199")
+    assert not Message.objects.exists()
+    with pytest.raises(CommandError, match="phone: Write the number in international form"):
+        call_command("users", "create", "--role", "analyst", "--username", "erlan",
+                     "--password", "a long password 2026", "--phone", "87015550199")
+    assert not User.objects.filter(username="erlan").exists()

@@ -57,9 +57,12 @@ def create_user(
     centre_code: str | None = None,
     country_code: str | None = None,
     national_id: str = "",
+    email: str = "",
+    phone: str = "",
     validate: bool = True,
 ) -> User:
-    """Create a user with a role and, for staff, the agency or centre they belong to."""
+    """Create a user with a role and, for staff, the agency or centre they belong to; the
+    contact an administrator gives is taken as it is (checked, not confirmed by a code)."""
     try:
         role_value = Role(role)
     except ValueError:
@@ -74,6 +77,9 @@ def create_user(
         raise AccountError("the username may not be empty")
     if User.objects.filter(username=username).exists():
         raise AccountError(f"a user {username!r} already exists")
+    email, phone = email.strip(), normalise_phone(phone)
+    if problems := contact_problems(email=email, phone=phone):
+        raise ContactInvalid(problems)
     agency: Agency | None = None
     centre: Centre | None = None
     if agency_code:
@@ -92,6 +98,8 @@ def create_user(
         agency=agency,
         centre=centre,
         national_id=national_id,
+        email=email,
+        phone=phone,
         # Staff may open the admin: they read the register there; what they may change
         # is decided per role and agency by the admin classes.
         is_staff=role_value in STAFF_ROLES,

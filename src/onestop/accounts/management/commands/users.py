@@ -21,6 +21,12 @@ class Command(BaseCommand):
         create.add_argument("--centre", help="centre code (operators)")
         create.add_argument("--country", help="country code, when codes repeat across packs")
         create.add_argument("--national-id", default="", help="a citizen's national ID")
+        create.add_argument("--email", default="",
+                            help="the work e-mail alerts go to (set by the administrator, "
+                                 "so not confirmed by a code)")
+        create.add_argument("--phone", default="",
+                            help="a mobile phone in international form, for SMS without an "
+                                 "e-mail")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -32,6 +38,8 @@ class Command(BaseCommand):
                 centre_code=options["centre"],
                 country_code=options["country"],
                 national_id=options["national_id"],
+                email=options["email"],
+                phone=options["phone"],
             )
         except AccountError as exc:
             raise CommandError(str(exc)) from None
