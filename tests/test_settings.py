@@ -49,6 +49,15 @@ def test_bad_boolean_and_bad_url_are_explained(tmp_path: Path) -> None:
     assert "ONESTOP_DATABASE_URL" in bad_url.stderr
 
 
+def test_the_site_address_is_a_scheme_and_a_host(tmp_path: Path) -> None:
+    for wrong in ("onestop.example.gov", "https://onestop.example.gov/portal", "ftp://x"):
+        result = _settings(tmp_path, ONESTOP_DEBUG="1", ONESTOP_SITE_URL=wrong)
+        assert result.returncode != 0, wrong
+        assert "ONESTOP_SITE_URL must be the site's address" in result.stderr
+    right = _settings(tmp_path, ONESTOP_DEBUG="1", ONESTOP_SITE_URL="https://e.example/")
+    assert right.returncode == 0, right.stderr
+
+
 def _database_options(tmp_path: Path, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")}
     clean.update({"ONESTOP_DATA_DIR": str(tmp_path), "ONESTOP_DEBUG": "1", **env})

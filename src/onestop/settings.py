@@ -8,6 +8,7 @@ debug off, and a refusal to start in production with the placeholder secret key.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import cast
 
@@ -221,6 +222,16 @@ OPENDATA_LICENCE_URL = env("OPENDATA_LICENCE_URL", "")
 ONESTOP_COUNTRY = env("COUNTRY", "kz")
 ONESTOP_API_TOKEN_DAYS = int(env("API_TOKEN_DAYS", "30"))
 
+# The site's public address (scheme and host, no path), for links in messages to citizens
+# and staff: "https://onestop.example.gov". Unset, messages carry the links' paths only.
+ONESTOP_SITE_URL = env("SITE_URL", "").rstrip("/")
+if ONESTOP_SITE_URL and (
+    not re.fullmatch(r"https?://[^/?#\s]+", ONESTOP_SITE_URL)
+):
+    raise ImproperlyConfigured(
+        "ONESTOP_SITE_URL must be the site's address, such as https://onestop.example.gov "
+        "(scheme and host, no path)"
+    )
 # Notifications: channels, retries and the outbox folder (ONESTOP_NOTIFY_*, docs/settings.md).
 ONESTOP_NOTIFY = notify_settings(DATA_DIR)
 

@@ -213,6 +213,9 @@ def test_a_submission_answers_with_what_it_wrote_without_reading_it_back(
     # issued in the moment it was submitted: told the result, not "received" before it
     messages = Message.objects.filter(subject_id=application.number).order_by("pk")
     assert [m.template for m in messages] == ["result_issued", "rate_service"]
+    # the rating's link opens the rating page and marks where the rating came from
+    assert messages[1].context["rate_url"] == (
+        f"/feedback/rate/{application.number}/?from=notification")
     assert {m.recipient for m in messages} == {"citizen@example.kz"}
     entries = list(AuditEntry.objects.filter(subject_id=application.number)
                    .order_by("sequence"))

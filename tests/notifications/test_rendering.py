@@ -61,6 +61,24 @@ def test_the_code_for_a_new_address_renders_in_every_language(language: str) -> 
     assert "{" not in rendered.subject + rendered.body
 
 
+def test_links_go_out_on_the_sites_address(settings: Any) -> None:
+    """A message is read on a phone or in a mailbox: the site's own paths go out on
+    ONESTOP_SITE_URL; other addresses and values are left as they are."""
+    context = {"number": "KZ-2026-000123", "service": "x", "status_url": "/status/KZ-1/",
+               "rate_url": "/feedback/rate/KZ-1/?from=notification"}
+    settings.ONESTOP_SITE_URL = ""
+    unset = render(template="rate_service", language="en", context=context).body
+    assert ": /feedback/rate/KZ-1/?from=notification" in unset
+    settings.ONESTOP_SITE_URL = "https://onestop.example.gov"
+    body = render(template="rate_service", language="en", context=context).body
+    assert "https://onestop.example.gov/feedback/rate/KZ-1/?from=notification" in body
+    submitted = render(template="application_submitted", language="ru", context=context).body
+    assert "https://onestop.example.gov/status/KZ-1/" in submitted
+    elsewhere = {**context, "status_url": "https://other.example/status/KZ-1/"}
+    assert "https://other.example/status/KZ-1/" in render(
+        template="application_submitted", language="en", context=elsewhere).body
+
+
 def test_templates_are_plain_text_and_optional_parts_disappear() -> None:
     context = {"number": "UZ-2026-000001", "service": "O‘zbek <tili> & \"test\""}
     rendered = render(template="application_submitted", language="uz", context=context)

@@ -991,7 +991,8 @@ def _apply(
     if template:
         _notify(application, template, {"comment": comment.strip()})
     if transition.outcome == "issued":
-        _notify(application, "rate_service")
+        _notify(application, "rate_service", {
+            "rate_url": f"/feedback/rate/{application.number}/?from=notification"})
         if new:
             return True
         _offer_proactive(application, now)

@@ -10,7 +10,8 @@ The context the shipped templates read: `number` (the application number), `serv
 apply `documents` (a list of what is missing), `comment` (the officer's words to the
 applicant), `reason` (of a refusal), `rate_url`, `offered_service`. A value given as
 localized text (`{"kk": ..., "ru": ..., "en": ...}`, as names are stored) is read in the
-language of the template used, with the same fallbacks.
+language of the template used, with the same fallbacks. A link (a value named `*_url`)
+given as the site's own path is sent on the site's address, ONESTOP_SITE_URL.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def template_exists(template: str) -> bool:
     return True
 
 
+def _absolute(value: Any) -> Any:
+    """A link of the site's own (a path such as "/status/KZ-.../") as the reader opens it
+    from a phone or a mailbox: on the site's address (ONESTOP_SITE_URL), when it is set."""
+    site = settings.ONESTOP_SITE_URL
+    if site and isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return site + value
+    return value
+
+
 def render(*, template: str, language: str, context: Mapping[str, Any]) -> Rendered:
     """The subject and body of `template` in `language` or the first fallback that has it.
 
@@ -100,7 +110,7 @@ def render(*, template: str, language: str, context: Mapping[str, Any]) -> Rende
     found, used = _find(template, language_order(language, fallbacks))
     values = {
         name: localize(value, used, language_order(used, fallbacks)) if _is_localized(value)
-        else value
+        else _absolute(value) if name.endswith("_url") else value
         for name, value in context.items()
     }
     text = found.render(Context(values, autoescape=False))
