@@ -41,7 +41,9 @@ run: install var/secret_key
 	@$(MAKE) --no-print-directory var/.assessed-$(PACK)
 	$(BIN)/onestop collectstatic --no-input --verbosity 0
 	$(BIN)/onestop demo-accounts --country $(PACK)
-	$(BIN)/onestop serve --host $(HOST) --port $(PORT) --with-worker
+	@# the links in the demo's messages (the outbox file) open this server
+	ONESTOP_SITE_URL=$${ONESTOP_SITE_URL:-http://$(HOST):$(PORT)} \
+		$(BIN)/onestop serve --host $(HOST) --port $(PORT) --with-worker
 
 # Once, after the first demo history: an assessment of this year (the quality pages and
 # the rankings) and the public site's snapshots (/monitor/). In production these run on
