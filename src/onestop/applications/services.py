@@ -78,6 +78,7 @@ from onestop.core.revisions import RevisionCache
 from onestop.notifications.models import Message
 from onestop.notifications.services import (
     NotificationError,
+    account_address,
     enqueue,
     enqueue_many,
     prepare,
@@ -356,9 +357,7 @@ def _notify(application: Application, template: str, extra: dict[str, Any] | Non
     )
     if not recipient and application.applicant is not None:
         # no address of its own: the applicant's account, as it is now
-        account = application.applicant
-        recipient, channel = (account.email, "email") if account.email else (account.phone,
-                                                                              "sms")
+        channel, recipient = account_address(application.applicant) or ("", "")
     if not recipient:
         return
     country = application.country

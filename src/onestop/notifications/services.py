@@ -98,6 +98,16 @@ def enqueue_many(messages: Sequence[Message]) -> list[Message]:
     return insert_new(messages)
 
 
+def account_address(user: User) -> tuple[str, str] | None:
+    """Where a message to `user`'s account goes, as (channel, recipient): the e-mail when
+    there is one, else the mobile phone by SMS; None when the account has neither."""
+    if user.email:
+        return Channel.EMAIL, user.email
+    if user.phone:
+        return Channel.SMS, user.phone
+    return None
+
+
 def enqueue_for_user(
     *,
     user: User,
@@ -112,13 +122,10 @@ def enqueue_for_user(
 
     The same contract as `enqueue`: call it inside the caller's transaction.
     """
-    phone = str(getattr(user, "phone", "") or "")
-    if user.email:
-        channel, recipient = Channel.EMAIL, user.email
-    elif phone:
-        channel, recipient = Channel.SMS, phone
-    else:
+    address = account_address(user)
+    if address is None:
         return None
+    channel, recipient = address
     return enqueue(
         channel=channel,
         recipient=recipient,
