@@ -1,9 +1,9 @@
-"""Two onestop servers under the same load at the same time: what a change costs a
-submission under load.
+"""Two onestop servers under the same load at the same time, to compare two checkouts.
 
-On this shared two-core virtual machine the same code gives 192 to 365 submissions/s in
-`benchmarks/submit.py` runs of the same day (docs/performance.md): runs taken one after
-the other cannot show a change of a few per cent. This script starts `onestop serve` from
+What a change costs a submission under load. On this shared two-core virtual machine
+the same code gives 192 to 365 submissions/s in `benchmarks/submit.py` runs of the same
+day (docs/performance.md): runs taken one after the other cannot show a change of a few
+per cent. This script starts `onestop serve` from
 this tree and from another checkout (`--against DIR`, say a `git worktree` of the commit
 before a change) against one PostgreSQL database prepared as `submit.py` prepares it,
 drives both with half of the clients each at the same moment (the clients of
