@@ -1,19 +1,19 @@
 """Two onestop servers under the same load at the same time, to compare two checkouts.
 
-What a change costs a submission under load. On this shared two-core virtual machine
-the same code gives 192 to 365 submissions/s in `benchmarks/submit.py` runs of the same
-day (docs/performance.md): runs taken one after the other cannot show a change of a few
-per cent. This script starts `onestop serve` from
-this tree and from another checkout (`--against DIR`, say a `git worktree` of the commit
-before a change) against one PostgreSQL database prepared as `submit.py` prepares it,
-drives both with half of the clients each at the same moment (the clients of
-`submit.py`, one process per server), and reads from /proc the CPU each server's
-processes used: whatever the machine does during a round, it does to both. Going first
-(started first, driven by the first client process) gave a server an edge of 1-3% here,
-so the order alternates every round and the client halves swap every second round: run
-an even number of rounds. Two copies of the same code come out within 1% (1.004 in four
-rounds). It prints each round, the medians and the median of the paired ratios of CPU
-per submission (this tree / the other). Nothing is asserted.
+What a change costs a submission under load. On this shared two-core virtual machine the
+same code gives 192 to 365 submissions/s in `benchmarks/submit.py` runs of the same day
+(docs/performance.md): runs taken one after the other cannot show a change of a few per
+cent. This script starts `onestop serve` from this tree and from another checkout
+(`--against DIR`, say a `git worktree` of the commit before a change) against one
+PostgreSQL database prepared as `submit.py` prepares it, drives both with half of the
+clients each at the same moment (the clients of `submit.py`, one process per server),
+and reads from /proc the CPU each server's processes used: whatever the machine does
+during a round, it does to both. Going first (started first, driven by the first client
+process) gave a server an edge of 1-3% here, so the order alternates every round and the
+client halves swap every second round: run an even number of rounds. Two copies of the
+same code come out within 1% (1.004 in four rounds). It prints each round, the medians
+and the median of the paired ratios of CPU per submission (this tree / the other).
+Nothing is asserted.
 
     .venv/bin/python benchmarks/submit_side_by_side.py --against DIR [--rounds 4]
                                           [--seconds 15] [--clients 16] [--workers 4]
