@@ -100,6 +100,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve(
+    env: dict[str, str], workers: int, what: str = "onestop serve"
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """`onestop serve` with `env` on a free port, once it answers: its port and process
+    (stopped, and the script ended, if it does not come up)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [ONESTOP, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120  # a busy machine starts the workers slowly
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            return port, server
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.terminate()
+                server.wait(timeout=30)
+                sys.exit(f"{what} did not come up")
+            time.sleep(0.2)
+
+
 def submission_body() -> str:
     """One submission's JSON: the e-form (its "Applicant's IIN" left to be filled in from
     the client's account) and a 2 KB scan."""
@@ -323,21 +346,8 @@ def main() -> None:
         sys.exit("--seconds must be positive and --workers at least 1")
 
     env, tokens = prepare(options.database, options.clients)
-    port = free_port()
-    server = subprocess.Popen(
-        [ONESTOP, "serve", "--port", str(port), "--workers", str(options.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    port, server = serve(env, options.workers)
     try:
-        deadline = time.monotonic() + 120  # a busy machine starts the workers slowly
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("onestop serve did not come up")
-                time.sleep(0.2)
         warm_until = time.perf_counter() + 2
         groups = [tokens[i::options.client_processes] for i in range(options.client_processes)]
         with multiprocessing.Pool(options.client_processes) as pool:

@@ -32,11 +32,8 @@ sys.path[:] = [p for p in sys.path if p not in ("", HERE)]
 import argparse
 import importlib.util
 import multiprocessing
-import os
 import statistics
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -53,43 +50,6 @@ def _submit_module() -> Any:
     sys.modules["submit_benchmark"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def tree_seconds(root: int) -> float:
-    """CPU seconds (user and system) used so far by process `root` and its children (the
-    server's master and its workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(entry.name) == root or int(fields[1]) == root:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def start(tree: Path, env: dict[str, str], workers: int, free_port: Any) -> tuple[int, Any]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("onestop")), "serve", "--port", str(port),
-         "--workers", str(workers)],
-        env={**env, "PYTHONPATH": str(tree / "src")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
-            return port, server
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"onestop serve from {tree} did not come up")
-            time.sleep(0.2)
 
 
 def main() -> None:
@@ -116,6 +76,12 @@ def main() -> None:
         env, tokens = bench.prepare(options.database, options.clients)
     except psycopg.OperationalError as exc:
         sys.exit(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
+    def server_seconds(pid: int) -> float:
+        """CPU seconds the server (its master and workers) has used so far."""
+        used = bench.cpu_seconds(pid)
+        assert used is not None  # /proc checked above
+        return float(used["server"])
+
     trees = {"this tree": ROOT, str(options.against): options.against.resolve()}
     halves = [tokens[: options.clients // 2], tokens[options.clients // 2 :]]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
@@ -123,22 +89,24 @@ def main() -> None:
         # which server starts first and is driven by the first client process, and which
         # half of the clients drives it, both change from round to round
         order = list(trees.items()) if number % 2 == 0 else list(trees.items())[::-1]
-        servers = {name: start(tree, env, options.workers, bench.free_port)
-                   for name, tree in order}
-        names = list(servers)
-        groups = halves if number // 2 % 2 == 0 else halves[::-1]
-        try:
+        servers: dict[str, tuple[int, Any]] = {}
+        try:  # the servers started are stopped however the round ends
+            for name, tree in order:
+                servers[name] = bench.serve({**env, "PYTHONPATH": str(tree / "src")},
+                                            options.workers, f"onestop serve from {tree}")
+            names = list(servers)
+            groups = halves if number // 2 % 2 == 0 else halves[::-1]
             with multiprocessing.Pool(2) as pool:
                 warm = time.perf_counter() + 2
                 pool.map(bench.clients, [(servers[n][0], g, warm) for n, g in zip(names, groups,
                                                                                  strict=True)])
-                before = {n: tree_seconds(servers[n][1].pid) for n in names}
+                before = {n: server_seconds(servers[n][1].pid) for n in names}
                 until = time.perf_counter() + options.seconds
                 started = time.perf_counter()
                 latencies = pool.map(bench.clients, [(servers[n][0], g, until)
                                                      for n, g in zip(names, groups, strict=True)])
                 elapsed = time.perf_counter() - started
-                after = {n: tree_seconds(servers[n][1].pid) for n in names}
+                after = {n: server_seconds(servers[n][1].pid) for n in names}
         finally:
             for _port, server in servers.values():
                 server.terminate()
