@@ -305,20 +305,26 @@ def cpu_seconds(server_pid: int) -> dict[str, float] | None:
     return used
 
 
-def busy_seconds() -> float | None:
-    """CPU time all cores of the machine have spent busy so far (/proc/stat), or None."""
+def busy_seconds() -> tuple[float, float] | None:
+    """CPU time all cores of the machine have spent busy so far, and of it the time the
+    hypervisor gave to other guests ("steal"), from /proc/stat; None without it."""
     try:
         with open("/proc/stat") as stat:
             fields = [int(x) for x in stat.readline().split()[1:]]
     except OSError:
         return None
     idle = fields[3] + fields[4]  # idle and iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:8]) - idle) / tick, fields[7] / tick
 
 
-def print_busy(before: float | None, after: float | None, seconds: float) -> None:
+def print_busy(
+    before: tuple[float, float] | None, after: tuple[float, float] | None, seconds: float
+) -> None:
     if before is not None and after is not None:
-        print(f"the machine's cores busy: {(after - before) / seconds:.2f} of {os.cpu_count()}")
+        print(f"the machine's cores busy: {(after[0] - before[0]) / seconds:.2f} of "
+              f"{os.cpu_count()}, of which stolen by the host: "
+              f"{(after[1] - before[1]) / seconds:.2f}")
 
 
 def report(name: str, latencies: list[float], seconds: float) -> float:
@@ -373,6 +379,9 @@ def main() -> None:
         cores = {k: (cpu_after[k] - cpu_before[k]) / elapsed for k in cpu_after}
         print("cores used during the API run: " + ", ".join(
             f"{k} {v:.2f}" for k, v in cores.items()) + f" (of {os.cpu_count()})")
+        if api_rate > 0:
+            print("CPU per submission: " + ", ".join(
+                f"{k} {v / api_rate * 1000:.2f} ms" for k, v in cores.items()))
     print_busy(busy_before, busy_after, elapsed)
     url = env["ONESTOP_DATABASE_URL"]
     os.environ.update(env)
