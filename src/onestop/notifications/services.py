@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 
 from onestop.accounts.models import User
+from onestop.audit.services import record
 from onestop.core.inserts import insert_new
 from onestop.notifications.backoff import retry_delay
 from onestop.notifications.conf import NotifyConfig, is_http_url
@@ -231,3 +232,101 @@ def release(messages: Iterable[Message], *, worker: str) -> int:
             claimed_at=None,
         )
     )
+
+
+# --- the outbox's upkeep (`onestop outbox`) ---------------------------------------------
+
+# Messages done with: the worker will not look at them again.
+FINISHED = (Status.SENT, Status.DEAD)
+
+
+class OutboxError(ValueError):
+    """An upkeep request that cannot be carried out; the text says why."""
+
+
+def retry_dead(
+    *,
+    now: dt.datetime,
+    ids: Sequence[int] = (),
+    channel: str = "",
+    template: str = "",
+    since: dt.datetime | None = None,
+    actor: str,
+    dry_run: bool = False,
+) -> tuple[int, int]:
+    """Queue dead messages again, once the reason they died is mended (a mail server back
+    up, a gateway's credentials renewed): each is due at once with a fresh count of
+    attempts and its own idempotency key, so a channel that honours the key still
+    delivers a message once even if its last attempt did reach it. Only the dead messages
+    chosen by `ids`, `channel`, `template` and `since` (created at or after), all of them
+    when none is given. Messages whose personal data was purged cannot be sent and are
+    left as they are. Returns (queued again, left because purged); recorded in the audit
+    chain with the numbers and the choice, unless `dry_run`."""
+    if channel and channel not in Channel.values:
+        raise OutboxError(f"unknown channel {channel!r}: one of {', '.join(Channel.values)}")
+    if template and not is_template_code(template):
+        raise OutboxError(f"{template!r} is not a template code")
+    if any(pk < 1 for pk in ids):
+        raise OutboxError("message ids are positive whole numbers")
+    dead = Message.objects.filter(status=Status.DEAD)
+    if ids:
+        unknown = set(ids) - set(Message.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        if unknown:
+            raise OutboxError(f"no message {', '.join(map(str, sorted(unknown)))}")
+        not_dead = sorted(set(ids) - set(dead.filter(pk__in=ids).values_list("pk", flat=True)))
+        if not_dead:
+            raise OutboxError(
+                f"message {', '.join(map(str, not_dead))} is not dead: only messages the "
+                "worker gave up on are queued again"
+            )
+        dead = dead.filter(pk__in=ids)
+    if channel:
+        dead = dead.filter(channel=channel)
+    if template:
+        dead = dead.filter(template=template)
+    if since is not None:
+        dead = dead.filter(created_at__gte=since)
+    with transaction.atomic():
+        purged = dead.filter(recipient="").count()
+        chosen = dead.exclude(recipient="")
+        if dry_run:
+            return chosen.count(), purged
+        queued = chosen.update(
+            status=Status.QUEUED, attempts=0, next_attempt_at=now, claimed_at=None,
+            claimed_by="",
+        )
+        if queued or purged:
+            _record_upkeep(actor, "outbox.retry", {
+                "queued": queued, "left_purged": purged, "ids": sorted(ids),
+                "channel": channel, "template": template,
+                "since": since.isoformat() if since is not None else None,
+            })
+    return queued, purged
+
+
+def purge_personal_data(
+    *, before: dt.datetime, actor: str, dry_run: bool = False
+) -> int:
+    """Remove the personal data of messages done with (sent, or dead) that were queued
+    before `before`: the recipient and the template's context (names, numbers, codes)
+    are emptied; the row stays, with its channel, template, subject, status and times,
+    for delivery statistics and the application's history. Messages still to be sent
+    are never touched. Returns how many were purged; recorded in the audit chain unless
+    `dry_run`."""
+    chosen = Message.objects.filter(status__in=FINISHED, created_at__lt=before).exclude(
+        recipient="", context={}
+    )
+    with transaction.atomic():
+        if dry_run:
+            return chosen.count()
+        purged = chosen.update(recipient="", context={})
+        if purged:
+            _record_upkeep(actor, "outbox.purge", {
+                "purged": purged, "before": before.isoformat(),
+            })
+    return purged
+
+
+def _record_upkeep(actor: str, action: str, data: Mapping[str, Any]) -> None:
+    record(actor_username=actor, actor_role="admin", action=action, subject_type="outbox",
+           subject_id="", data=data)
