@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from onestop.accounts.models import User
+from onestop.audit.models import AuditEntry
 from onestop.notifications.admin import mask
-from onestop.notifications.models import Message
+from onestop.notifications.models import Message, Status
 
 
 def signed_in(user: User) -> Client:
@@ -57,3 +58,26 @@ def test_other_staff_do_not_see_the_outbox(
 )
 def test_mask(recipient: str, masked: str) -> None:
     assert mask(recipient) == masked
+
+
+def test_admins_queue_dead_messages_again_from_the_list(
+    queue: Callable[..., Message], make_user: Callable[..., User]
+) -> None:
+    gone, waiting = queue(), queue()
+    Message.objects.filter(pk=gone.pk).update(status=Status.DEAD, attempts=8,
+                                              last_error="SMTP 421")
+    user = make_user("admin")
+    admin = signed_in(user)
+    listing = admin.get("/admin/notifications/message/")
+    assert b"Queue the selected dead messages again" in listing.content
+    answer = admin.post("/admin/notifications/message/", {
+        "action": "queue_again", "_selected_action": [gone.pk, waiting.pk],
+    }, follow=True)
+    assert answer.status_code == 200
+    assert b"1 dead message queued again." in answer.content
+    assert b"1 left: only dead messages are queued again." in answer.content
+    stored = Message.objects.get(pk=gone.pk)
+    assert (stored.status, stored.attempts) == (Status.QUEUED, 0)
+    assert stored.idempotency_key == gone.idempotency_key
+    entry = AuditEntry.objects.get(action="outbox.retry")
+    assert (entry.actor_username, entry.data["ids"]) == (user.username, [gone.pk])

@@ -6,10 +6,14 @@ Recipients are personal data: the list does not show them, search does not look 
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 
 from onestop.accounts.admin_readonly import ReadOnlyAdmin
-from onestop.notifications.models import Message
+from onestop.notifications.models import Message, Status
+from onestop.notifications.services import OutboxError, retry_dead
 
 
 def mask(recipient: str) -> str:
@@ -37,7 +41,33 @@ class MessageAdmin(ReadOnlyAdmin):
         "claimed_by", "last_error", "sent_at", "created_at",
     )
     readonly_fields = fields
+    actions = ["queue_again"]
 
     @admin.display(description="recipient")
     def masked_recipient(self, message: Message) -> str:
         return mask(message.recipient)
+
+    @admin.action(description="Queue the selected dead messages again")
+    def queue_again(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        """What `onestop outbox retry --id` does, for the messages ticked: the dead ones
+        are due at once, with the same idempotency key; the others are left."""
+        dead = list(queryset.filter(status=Status.DEAD).values_list("pk", flat=True))
+        others = queryset.count() - len(dead)
+        try:
+            queued, purged = (
+                retry_dead(now=timezone.now(), ids=dead, actor=request.user.get_username())
+                if dead else (0, 0)
+            )
+        except OutboxError as exc:  # one of them changed meanwhile: nothing was queued
+            self.message_user(request, f"Nothing queued: {exc}.", messages.ERROR)
+            return
+        self.message_user(request, f"{queued} dead message{'s' * (queued != 1)} queued again.")
+        if purged:
+            self.message_user(
+                request, f"{purged} left: their personal data was purged, they cannot be sent.",
+                messages.WARNING,
+            )
+        if others:
+            self.message_user(
+                request, f"{others} left: only dead messages are queued again.", messages.WARNING
+            )
