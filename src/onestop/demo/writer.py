@@ -571,6 +571,7 @@ class ChunkWriter:
         # reads back as the same value, which is all a JSON column keeps
         self._json: Callable[[Any], Any] = chain.to_json
         self._sequences_updated: set[tuple[int, int, Any]] = set()
+        self._analysed_at = 0  # how many applications were written at the last ANALYZE
         if self.postgres:
             self._time: Callable[[datetime | None], Any] = lambda d: d
             self._day: Callable[[date], Any] = lambda d: d
@@ -621,7 +622,32 @@ class ChunkWriter:
                 self._last = None
             committing = time.perf_counter()
         timings["commit"] = timings.get("commit", 0.0) + time.perf_counter() - committing
+        if self.postgres and self.stats.applications >= 2 * self._analysed_at:
+            # PostgreSQL plans each query by the table sizes it last measured, and keeps
+            # the plan of a prepared statement: measured on the empty table, the lookups
+            # of `_renumber` read the whole table, ever longer as it grows. Measured
+            # again each time it has doubled (autovacuum may be off, or not keep up).
+            self._analyse([Application])
+            self._analysed_at = self.stats.applications
         self.stats.seconds += time.perf_counter() - started
+
+    def _analyse(self, written: Sequence[type[models.Model]]) -> None:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for model in written:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        timings = self.stats.timings
+        timings["statistics"] = timings.get("statistics", 0.0) + time.perf_counter() - started
+
+    def finish(self) -> None:
+        """After the last chunk: the planner's statistics of every table written, so that
+        the violation scans and the first pages read it by plans fit for its size."""
+        if self.postgres:
+            self._analyse([table.model for table in (
+                self.apps, self.events, self.payments, self.offers, self.audit, self.tickets,
+                self.slices, self.links, self.appointments, self.sessions, self.sequences,
+                self.ratings, self.complaints, self.complaint_events, self.violations,
+            )])
 
     def _write_queue(self, chunk: Chunk, app_ids: list[int], timings: dict[str, float]) -> None:
         """The centres' history of the chunk: tickets (numbered after any the days already
@@ -1152,6 +1178,8 @@ def generate(
             writer.write(chunk)
         if progress is not None:
             progress(len(chunk.apps))
+    if writer is not None:
+        writer.finish()
     stats = writer.stats if writer is not None else WriteStats()
     if "plan" in waited:
         stats.timings["waiting for the plan"] = waited["plan"]
