@@ -119,7 +119,7 @@ def list_violations(request: HttpRequest, query: Query[ViolationListQuery]) -> d
         )
     except ControlError as exc:
         raise fail(exc) from exc
-    page = found[query.offset : query.offset + query.limit]
+    page = selectors.listed(found)[query.offset : query.offset + query.limit]
     return {"count": found.count(),
             "items": [violation_out(v, user, one=False) for v in page]}
 

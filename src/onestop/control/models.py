@@ -82,6 +82,9 @@ class Violation(models.Model):
         ordering = ["-found_at"]
         indexes = [
             models.Index(fields=["agency", "found_at"], name="violation_agency"),
+            # the control body's list, the newest first, read a page at a time from a year
+            # of them (hundreds of thousands)
+            models.Index(fields=["found_at", "id"], name="violation_found"),
             models.Index(fields=["kind", "state"], name="violation_kind"),
         ]
 

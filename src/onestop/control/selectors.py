@@ -84,6 +84,16 @@ def filtered(
     return violations.order_by("-found_at", "-pk")
 
 
+def listed(violations: QuerySet[Violation]) -> QuerySet[Violation]:
+    """`violations` as the list pages show them: the country, agency and centre joined,
+    the application, ticket, complaint, person and handler fetched for the page's rows
+    alone.
+    Joining all nine tables costs PostgreSQL more to plan (50 ms) than to run."""
+    return violations.select_related(None).select_related(
+        "country", "agency", "centre"
+    ).prefetch_related("application", "ticket", "complaint", "person", "handled_by")
+
+
 def get_violation(user: User, pk: int) -> Violation:
     violation = visible_violations(user).filter(pk=pk).first()
     if violation is None:

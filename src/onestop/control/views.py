@@ -151,7 +151,7 @@ def violations(request: HttpRequest) -> HttpResponse:
         else:
             status = 422
             found = found.none()
-    page = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.listed(found), PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "control/violations.html", {
         "form": form, "page": page, "rows": [_row(v, user, one=False) for v in page],
         "show_person": selectors.shows_person(user, one=False),
