@@ -65,8 +65,19 @@ def test_status_counts_per_status_and_channel_and_groups_dead_messages(
 
 def test_status_of_an_empty_outbox(db: None) -> None:
     text = outbox("status")
-    assert "nothing waiting to be sent" in text
+    assert "nothing due to be sent now" in text
     assert "dead messages" not in text
+
+
+def test_a_message_waiting_for_its_retry_is_not_due_yet(queue: Callable[..., Message]) -> None:
+    later, due = queue(), queue()
+    Message.objects.filter(pk=later.pk).update(
+        status=Status.FAILED, next_attempt_at=timezone.now() + dt.timedelta(minutes=30))
+    assert "oldest message waiting: due since" in outbox("status")
+    Message.objects.filter(pk=due.pk).update(status=Status.SENT)
+    text = outbox("status")
+    assert "nothing due to be sent now" in text
+    assert text.splitlines()[4].split() == ["failed", "1", "0", "0", "0", "1"]
 
 
 def test_retry_after_the_channel_is_mended_delivers_once_with_the_same_key(

@@ -39,20 +39,22 @@ class OutboxSummary:
     """The outbox at a glance, for whoever keeps the worker running."""
 
     by_status: dict[str, dict[str, int]]  # status -> channel -> count, zeros included
-    oldest_due: dt.datetime | None  # the earliest `next_attempt_at` still to send
+    oldest_due: dt.datetime | None  # since when the longest-waiting message due is due
     dead: list[DeadGroup]  # largest groups first
     purged: int  # messages done with whose personal data was removed
 
 
-def outbox_summary(*, dead_groups: int = 20) -> OutboxSummary:
-    """Counts per status and channel, how long the oldest message to send has waited,
-    and why messages died (grouped by channel, template and last error, which never
-    holds a recipient). No recipient or context is read."""
+def outbox_summary(*, now: dt.datetime, dead_groups: int = 20) -> OutboxSummary:
+    """Counts per status and channel, since when the longest-waiting message due at
+    `now` has been due (a failed one waiting for its retry is not due yet), and why
+    messages died (grouped by channel, template and last error, which never holds a
+    recipient). No recipient or context is read."""
     by_status = {status: dict.fromkeys(Channel.values, 0) for status in Status.values}
     rows = Message.objects.order_by().values_list("status", "channel").annotate(n=Count("pk"))
     for status, channel, n in rows:
         by_status.setdefault(status, dict.fromkeys(Channel.values, 0))[channel] = n
-    oldest = Message.objects.filter(status__in=PENDING).aggregate(at=Min("next_attempt_at"))
+    oldest = Message.objects.filter(status__in=PENDING, next_attempt_at__lte=now).aggregate(
+        at=Min("next_attempt_at"))
     dead = [
         DeadGroup(channel, template, error, n, first)
         for channel, template, error, n, first in Message.objects.filter(status=Status.DEAD)

@@ -85,7 +85,8 @@ class Command(BaseCommand):
     def _status(self, groups: int) -> None:
         if groups < 0:
             raise CommandError("--groups must not be negative")
-        summary = selectors.outbox_summary(dead_groups=groups)
+        now = timezone.now()
+        summary = selectors.outbox_summary(now=now, dead_groups=groups)
         channels = list(Channel.values)
         self.stdout.write(f"{'status':<10}" + "".join(f"{c:>10}" for c in channels)
                           + f"{'total':>10}")
@@ -94,10 +95,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{status:<10}" + "".join(f"{row[c]:>10}" for c in channels)
                               + f"{sum(row.values()):>10}")
         if summary.oldest_due is None:
-            self.stdout.write("nothing waiting to be sent")
+            self.stdout.write("nothing due to be sent now")
         else:
-            waited = max(timezone.now() - summary.oldest_due, dt.timedelta(0))
-            minutes = int(waited.total_seconds() // 60)
+            minutes = int((now - summary.oldest_due).total_seconds() // 60)
             self.stdout.write(
                 f"oldest message waiting: due since "
                 f"{timezone.localtime(summary.oldest_due):%Y-%m-%d %H:%M} ({minutes} min)"
