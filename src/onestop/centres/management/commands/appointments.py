@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
 from onestop.centres import appointments
+from onestop.core.commands import database_problem
 
 
 class Command(BaseCommand):
@@ -36,7 +37,4 @@ class Command(BaseCommand):
                 count = appointments.mark_no_shows()
                 self.stdout.write(f"appointments marked no-show: {count}")
         except DatabaseError as exc:
-            raise CommandError(
-                f"database problem ({str(exc).strip()}); is it reachable and migrated "
-                "(`onestop migrate`)?"
-            ) from None
+            raise database_problem(exc) from None

@@ -9,6 +9,7 @@ from django.db import DatabaseError
 
 from onestop.catalogue.models import Country
 from onestop.control import services
+from onestop.core.commands import database_problem
 
 
 class Command(BaseCommand):
@@ -47,7 +48,4 @@ class Command(BaseCommand):
                     + f"; notices queued: {result.notified}"
                 )
         except DatabaseError as exc:
-            raise CommandError(
-                f"database problem ({str(exc).strip()}); is it reachable and migrated "
-                "(`onestop migrate`)?"
-            ) from None
+            raise database_problem(exc) from None

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
+from onestop.core.commands import database_problem
 from onestop.feedback import services
 
 
@@ -30,8 +31,5 @@ class Command(BaseCommand):
         try:
             escalated = services.escalate_overdue()
         except DatabaseError as exc:
-            raise CommandError(
-                f"database problem ({str(exc).strip()}); is it reachable and migrated "
-                "(`onestop migrate`)?"
-            ) from None
+            raise database_problem(exc) from None
         self.stdout.write(f"complaints escalated to the control body: {len(escalated)}")

@@ -12,6 +12,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from onestop.core.commands import database_problem
 from onestop.notifications import selectors, services
 from onestop.notifications.models import Channel, Status
 
@@ -77,10 +78,7 @@ class Command(BaseCommand):
         except services.OutboxError as exc:
             raise CommandError(str(exc)) from None
         except DatabaseError as exc:
-            raise CommandError(
-                f"database problem ({str(exc).strip()}); is it reachable and migrated "
-                "(`onestop migrate`)?"
-            ) from None
+            raise database_problem(exc) from None
 
     def _status(self, groups: int) -> None:
         if groups < 0:

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from onestop.core.commands import database_problem
 from onestop.open311 import selectors, services
 
 
@@ -42,10 +43,7 @@ class Command(BaseCommand):
         except services.ApiKeyError as exc:
             raise CommandError(str(exc)) from None
         except DatabaseError as exc:
-            raise CommandError(
-                f"database problem ({str(exc).strip()}); is it reachable and migrated "
-                "(`onestop migrate`)?"
-            ) from None
+            raise database_problem(exc) from None
 
     def _list(self) -> None:
         keys = list(selectors.api_keys())
